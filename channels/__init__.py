@@ -1,0 +1,19 @@
+"""Channel adapters: each turns one provider's wire format into `InboundContact`
+values for the ingest pipeline, and `OutboundMessage` values into provider calls.
+
+The registry is explicit: `build_channels` lists every adapter the hub runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from channels.web import WebChannel
+
+if TYPE_CHECKING:
+    from channels.base import Channel
+    from contactcenter.hub import Hub
+
+
+def build_channels(hub: Hub) -> list[Channel]:
+    return [WebChannel(hub)]

@@ -1,0 +1,193 @@
+"""The web channel: the public contact form and the JSON intake API.
+
+Both turn what a person (or another system) typed into an `InboundContact`
+with *claimed* identifiers: nobody has proven they own the address they typed.
+The form works without JavaScript; errors are shown next to their fields.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+from contactcenter.contact import ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt, TicketType
+from contactcenter.db.models import utcnow
+from contactcenter.errors import ChannelSendError, InputError, RateLimitedError
+from contactcenter.hub import Hub
+from contactcenter.keys import FORM_RATE_LIMIT, HUB
+from contactcenter.normalize import normalize_email, normalize_name, normalize_phone
+from contactcenter.pipeline.run import ContactKeptForReplay, ingest
+from contactcenter.settings import Settings
+from contactcenter.web import csrf
+from contactcenter.web.api import read_json_object
+from contactcenter.web.auth import require
+from contactcenter.web.pages import render_page
+from contactcenter.web.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+
+FORM_TYPES = ("question", "request", "complaint")
+HONEYPOT_FIELD = "website"  # hidden from people; bots fill every field
+
+
+class WebChannel:
+    kind: ClassVar[ChannelKind] = ChannelKind.WEB
+    can_send: ClassVar[bool] = False  # answers to web contacts go by email or SMS
+
+    def __init__(self, hub: Hub):
+        self.hub = hub
+
+    def setup(self, app: web.Application) -> None:
+        app[FORM_RATE_LIMIT] = RateLimiter(self.hub.settings.web.rate_limit_per_minute)
+        app.router.add_get("/contact", handle_form)
+        app.router.add_post("/contact", handle_form_post)
+        app.router.add_post("/api/v1/contacts", handle_json_contact)
+
+    async def send(self, message: OutboundMessage) -> SendReceipt:
+        raise ChannelSendError("the web channel does not send messages", retryable=False)
+
+
+async def handle_form(request: web.Request) -> web.Response:
+    return _form_page(request, values={"type": "question"}, errors={})
+
+
+async def handle_form_post(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    form = await request.post()
+    values = {key: str(form.get(key, "")) for key in ("name", "email", "phone", "subject", "message", "type")}
+    form_id = csrf.check_token(hub.secret_key, str(form.get("csrf_token", "")), request.cookies.get(csrf.COOKIE_NAME, ""))
+    if form_id is None:
+        return _form_page(
+            request, values, {"form": "This form has expired. Please check your message and send it again."}, status=400
+        )
+    if form.get(HONEYPOT_FIELD):
+        log.info("web form: honeypot filled from %s; dropped", request.remote)
+        return render_page("contact_sent.html", reference="")
+    if not request.app[FORM_RATE_LIMIT].allow(request.remote or "unknown"):
+        raise RateLimitedError("Too many messages from your address. Please wait a minute and try again.")
+    try:
+        contact = parse_contact(values, hub.settings, channel=ChannelKind.WEB, provider_id=f"form:{form_id}")
+    except InputError as exc:
+        return _form_page(request, values, exc.fields, status=400)
+    try:
+        result = await ingest(hub, contact, raw=json.dumps(values).encode())
+    except ContactKeptForReplay:
+        return render_page("contact_sent.html", reference="")
+    return render_page("contact_sent.html", reference=result.reference)
+
+
+async def handle_json_contact(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    await require(request, "intake")
+    body = await read_json_object(request)
+    channel = body.get("channel", "api")
+    if channel not in (ChannelKind.API, ChannelKind.WEB):
+        raise InputError("channel must be 'api' or 'web'", fields={"channel": "must be 'api' or 'web'"})
+    external_id = _text(body, "external_id")
+    provider_id = f"ext:{external_id}" if external_id else f"api:{uuid.uuid4()}"
+    contact = parse_contact(body, hub.settings, channel=ChannelKind(channel), provider_id=provider_id, customer=body.get("customer"))
+    try:
+        result = await ingest(hub, contact, raw=await request.read())
+    except ContactKeptForReplay as kept:
+        return web.json_response({"status": "kept_for_review", "inbound_record_id": kept.record_id}, status=202)
+    return web.json_response(
+        {
+            "customer_id": result.customer_id,
+            "ticket_id": result.ticket_id,
+            "reference": result.reference,
+            "interaction_id": result.interaction_id,
+            "duplicate": result.duplicate,
+        },
+        status=200 if result.duplicate else 201,
+    )
+
+
+def parse_contact(
+    values: dict[str, Any],
+    settings: Settings,
+    *,
+    channel: ChannelKind,
+    provider_id: str,
+    customer: Any = None,
+) -> InboundContact:
+    """Check what a person typed and build the contact; InputError lists every problem."""
+    limits = settings.web
+    errors: dict[str, str] = {}
+    name = normalize_name(_text(values, "name", errors))
+    raw_email = _text(values, "email", errors).strip()
+    raw_phone = _text(values, "phone", errors).strip()
+    subject = " ".join(_text(values, "subject", errors).split())
+    message = _text(values, "message", errors).strip()
+    ticket_type = _text(values, "type", errors) or "question"
+
+    if len(name) > limits.max_name_chars:
+        errors["name"] = f"Please keep the name under {limits.max_name_chars} characters."
+    email = normalize_email(raw_email) if raw_email else None
+    if raw_email and email is None:
+        errors["email"] = "This does not look like an email address."
+    phone = normalize_phone(raw_phone, settings.identity.default_region) if raw_phone else None
+    if raw_phone and phone is None:
+        errors["phone"] = "This does not look like a phone number. Include the country code if it is not local."
+    if not raw_email and not raw_phone:
+        errors["email"] = "Please give an email address or a phone number so we can answer you."
+    if len(subject) > limits.max_subject_chars:
+        errors["subject"] = f"Please keep the subject under {limits.max_subject_chars} characters."
+    if not message:
+        errors["message"] = "Please write your message."
+    elif len(message) > limits.max_message_chars:
+        errors["message"] = f"Please keep the message under {limits.max_message_chars} characters."
+    if ticket_type not in FORM_TYPES:
+        errors["type"] = "Please choose question, request or complaint."
+    if customer is not None and not isinstance(customer, dict):
+        errors["customer"] = "must be an object"
+    if errors:
+        raise InputError("some fields need attention", fields=errors)
+
+    identities = []
+    if email:
+        identities.append(Identity(kind="email", value=email, evidence="claimed", is_reply_address=True))
+    if phone:
+        identities.append(Identity(kind="phone", value=phone, evidence="claimed", is_reply_address=not email))
+    return InboundContact(
+        channel=channel,
+        provider_id=provider_id,
+        identities=tuple(identities),
+        received_at=utcnow(),
+        display_name=name,
+        subject=subject,
+        text=message,
+        ticket_type=TicketType(ticket_type),
+        source_address=channel.value,
+        customer_hints={k: v for k, v in (customer or {}).items() if k in ("tier", "external_id", "segments")},
+    )
+
+
+def _text(values: dict[str, Any], key: str, errors: dict[str, str] | None = None) -> str:
+    value = values.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        if errors is not None:
+            errors[key] = "must be text"
+        return ""
+    return value
+
+
+def _form_page(request: web.Request, values: dict[str, str], errors: dict[str, str], status: int = 200) -> web.Response:
+    hub = request.app[HUB]
+    cookie = request.cookies.get(csrf.COOKIE_NAME) or csrf.new_cookie_value()
+    token = csrf.issue_token(hub.secret_key, cookie)
+    response = render_page("contact.html", status=status, values=values, errors=errors, csrf_token=token, types=FORM_TYPES)
+    response.set_cookie(
+        csrf.COOKIE_NAME,
+        cookie,
+        max_age=30 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=hub.settings.http.public_url.startswith("https://"),
+    )
+    return response

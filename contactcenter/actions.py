@@ -1,0 +1,171 @@
+"""State changes shared by the pipeline, the API and the agent pages.
+
+Each `do_*` function changes records inside the caller's transaction and writes
+what it did (an interaction, an audit event, an outbox row); none of them does
+external I/O, so the caller's commit is what makes the change real.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contactcenter.contact import ChannelKind, OutboundMessage
+from contactcenter.db.models import AuditEvent, ContactPoint, Customer, Interaction, OutboxMessage, Ticket, utcnow
+from contactcenter.errors import ConflictError
+from contactcenter.events import Event
+from contactcenter.settings import Settings
+
+# How many earlier Message-IDs a reply lists in References (RFC 5322 §3.6.4
+# allows them all; mail clients trim long chains, and so do we).
+MAX_REFERENCES = 20
+
+
+async def do_reply(
+    session: AsyncSession,
+    settings: Settings,
+    ticket: Ticket,
+    text: str,
+    *,
+    html: str = "",
+    author_agent_id: int | None = None,
+    kind: str = "reply",
+    now: datetime | None = None,
+) -> tuple[Interaction, OutboxMessage, list[Event]]:
+    """Answer the ticket's customer on the channel they used; queue it in the outbox.
+
+    Raises ConflictError when the customer cannot be reached that way (no
+    address, or the number opted out of SMS).
+    """
+    now = now or utcnow()
+    target_kind, target = await reply_target(session, ticket)
+    if target is None:
+        raise ConflictError("the customer has no address or number to reply to", code="no_reply_address")
+    channel = ChannelKind.EMAIL if target_kind == "email" else ChannelKind.SMS
+    if channel == ChannelKind.SMS and await is_opted_out(session, target):
+        raise ConflictError("the customer's number has opted out of SMS", code="opted_out")
+
+    message_id = in_reply_to = ""
+    references: tuple[str, ...] = ()
+    if channel == ChannelKind.EMAIL:
+        message_id = make_message_id(settings.email.from_address)
+        references = await email_thread_ids(session, ticket.id)
+        in_reply_to = await last_inbound_message_id(session, ticket.id) or (references[-1] if references else "")
+
+    interaction = Interaction(
+        ticket_id=ticket.id,
+        customer_id=ticket.customer_id,
+        channel=channel,
+        direction="outbound",
+        provider_id=message_id or None,
+        author_agent_id=author_agent_id,
+        subject=reply_subject(ticket),
+        text=text,
+        html=html,
+        delivery_status="queued",
+        meta={"kind": kind, "to": target},
+        created_at=now,
+    )
+    session.add(interaction)
+    await session.flush()
+    message = OutboundMessage(
+        channel=channel,
+        to=target,
+        text=text,
+        html=html,
+        subject=interaction.subject if channel == ChannelKind.EMAIL else "",
+        ticket_reference=ticket.reference,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        interaction_id=interaction.id,
+    )
+    outbox = OutboxMessage(
+        interaction_id=interaction.id, channel=channel, recipient=target, payload=message.to_json(), next_attempt_at=now
+    )
+    session.add(outbox)
+    if author_agent_id is not None and ticket.first_responded_at is None:
+        ticket.first_responded_at = now
+    ticket.last_activity_at = now
+    await session.flush()
+    events = [
+        Event("interaction.created", {"interaction_id": interaction.id, "ticket_id": ticket.id, "customer_id": ticket.customer_id, "channel": channel}),
+        Event("outbox.queued", {"outbox_id": outbox.id, "channel": channel}),
+    ]
+    return interaction, outbox, events
+
+
+async def reply_target(session: AsyncSession, ticket: Ticket) -> tuple[str, str | None]:
+    """Where an answer goes: the reply address of the ticket's latest inbound contact.
+
+    Falls back to the customer's contact points, preferring the kind that
+    suits the ticket's channel (email for email and web, a number otherwise).
+    """
+    inbound = await session.scalars(
+        select(Interaction.meta)
+        .where(Interaction.ticket_id == ticket.id, Interaction.direction == "inbound")
+        .order_by(Interaction.id.desc())
+        .limit(5)
+    )
+    for meta in inbound:
+        reply_to = (meta or {}).get("reply_to")
+        if reply_to:
+            return reply_to["kind"], reply_to["value"]
+    preferred = "phone" if ticket.channel in ("sms", "voice") else "email"
+    points = list(await session.scalars(select(ContactPoint).where(ContactPoint.customer_id == ticket.customer_id)))
+    points.sort(key=lambda p: (p.kind != preferred, p.evidence != "verified", p.id))
+    return (points[0].kind, points[0].value) if points else ("email", None)
+
+
+async def is_opted_out(session: AsyncSession, phone: str) -> bool:
+    return bool(
+        await session.scalar(
+            select(ContactPoint.opted_out).where(ContactPoint.kind == "phone", ContactPoint.value == phone)
+        )
+    )
+
+
+async def email_thread_ids(session: AsyncSession, ticket_id: int) -> tuple[str, ...]:
+    ids = await session.scalars(
+        select(Interaction.provider_id)
+        .where(Interaction.ticket_id == ticket_id, Interaction.channel == "email", Interaction.provider_id.is_not(None))
+        .order_by(Interaction.id)
+    )
+    return tuple(ids)[-MAX_REFERENCES:]
+
+
+async def last_inbound_message_id(session: AsyncSession, ticket_id: int) -> str | None:
+    return await session.scalar(
+        select(Interaction.provider_id)
+        .where(Interaction.ticket_id == ticket_id, Interaction.channel == "email", Interaction.direction == "inbound")
+        .order_by(Interaction.id.desc())
+        .limit(1)
+    )
+
+
+def reply_subject(ticket: Ticket) -> str:
+    subject = ticket.subject or "Your request"
+    if ticket.reference not in subject:
+        subject = f"{subject} [{ticket.reference}]"
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def make_message_id(from_address: str) -> str:
+    domain = from_address.rpartition("@")[2] or "contactcenter.invalid"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def audit(session: AsyncSession, actor: str, action: str, subject: Customer | Ticket | object, **details: object) -> None:
+    """Record who changed what; part of the caller's transaction."""
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            subject_type=type(subject).__name__.lower(),
+            subject_id=getattr(subject, "id"),
+            details=details,
+        )
+    )

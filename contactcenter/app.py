@@ -1,0 +1,55 @@
+"""Wiring: build the aiohttp application for one hub process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from channels import build_channels
+from contactcenter.db.migrate import upgrade
+from contactcenter.hub import Hub
+from contactcenter.keys import HUB
+from contactcenter.outbox import OutboxWorker
+from contactcenter.settings import Settings
+from contactcenter.web.api import setup_api
+from contactcenter.web.middlewares import error_middleware
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = True) -> web.Application:
+    """The whole hub as one aiohttp app; `workers=False` leaves out background tasks (tests)."""
+    hub = hub or Hub.create(settings)
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.http.max_body_bytes)
+    app[HUB] = hub
+    app.cleanup_ctx.append(_database)
+    for channel in build_channels(hub):
+        channel.setup(app)
+        if channel.can_send:
+            hub.channels[channel.kind] = channel
+    setup_api(app)
+    if workers:
+        app.cleanup_ctx.append(_outbox_worker)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    hub = app[HUB]
+    if hub.engine.dialect.name == "sqlite":
+        # The embedded database keeps itself current; PostgreSQL deployments
+        # run `contactcenter db upgrade` as a release step.
+        await upgrade(hub.engine)
+    yield
+    await hub.close()
+
+
+async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(OutboxWorker(app[HUB]).run(), name="outbox")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -1,0 +1,165 @@
+"""The `contactcenter` command line (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from sqlalchemy import select
+
+from contactcenter.errors import ConfigError, ContactCenterError
+from contactcenter.hub import Hub
+from contactcenter.settings import Settings, load_settings
+
+log = logging.getLogger("contactcenter")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.config)
+        return args.run(settings, args)
+    except ConfigError as exc:
+        print(f"contactcenter: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ContactCenterError as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contactcenter", description="A multichannel contact center hub.")
+    parser.add_argument("--config", help="TOML file over config/default.toml (or set CONTACTCENTER_CONFIG)")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the hub: HTTP, SMTP, workers")
+    serve.set_defaults(run=cmd_serve)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply pending migrations").set_defaults(run=cmd_db_upgrade)
+
+    demo = commands.add_parser("demo", help="load demo queues, agents, customers and tickets")
+    demo.set_defaults(run=cmd_demo)
+
+    agent = commands.add_parser("create-agent", help="add a person who can log in")
+    agent.add_argument("email")
+    agent.add_argument("--name", required=True)
+    agent.add_argument("--role", choices=("agent", "supervisor", "admin"), default="agent")
+    agent.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    agent.set_defaults(run=cmd_create_agent)
+
+    token = commands.add_parser("create-token", help="print a new API token (last line: the token alone)")
+    token.add_argument("name")
+    token.add_argument("--role", choices=("intake", "agent", "supervisor", "admin"), default="agent")
+    token.set_defaults(run=cmd_create_token)
+
+    replay = commands.add_parser("replay", help="process again the contacts kept after a failure")
+    replay.set_defaults(run=cmd_replay)
+    return parser
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from contactcenter.app import create_app
+
+    app = create_app(settings)
+    log.info("serving on http://%s:%s (public URL %s)", settings.http.host, settings.http.port, settings.http.public_url)
+    # run_app turns SIGTERM and SIGINT into a graceful stop: the listener
+    # closes, in-flight requests finish, then cleanup stops the workers.
+    web.run_app(
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        shutdown_timeout=15.0,
+        print=None,
+        access_log=None,
+    )
+    return 0
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from contactcenter.db.migrate import current_revision, upgrade
+
+    async def run(hub: Hub) -> None:
+        await upgrade(hub.engine)
+        print(f"database at revision {await current_revision(hub.engine)}")
+
+    return _with_hub(settings, run)
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from contactcenter.demo import load_demo
+
+    return _with_hub(settings, load_demo, migrate=True)
+
+
+def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
+    from contactcenter.db.models import Agent
+    from contactcenter.normalize import normalize_email
+    from contactcenter.web.auth import hash_password
+
+    email = normalize_email(args.email)
+    if email is None:
+        raise ContactCenterError(f"{args.email!r} is not an email address")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {email}: ")
+    if len(password) < 8:
+        raise ContactCenterError("the password needs at least 8 characters")
+
+    async def run(hub: Hub) -> None:
+        async with hub.sessions() as session, session.begin():
+            if await session.scalar(select(Agent.id).where(Agent.email == email)):
+                raise ContactCenterError(f"an agent with {email} exists already")
+            agent = Agent(email=email, name=args.name, role=args.role, password_hash=await hash_password(password))
+            session.add(agent)
+        print(f"created {args.role} {email} (id {agent.id})")
+
+    return _with_hub(settings, run, migrate=True)
+
+
+def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
+    from contactcenter.web.auth import create_api_token
+
+    async def run(hub: Hub) -> None:
+        async with hub.sessions() as session, session.begin():
+            token = await create_api_token(session, args.name, args.role)
+        print(f"API token {args.name!r} with role {args.role}; it is shown only once:")
+        print(token)
+
+    return _with_hub(settings, run, migrate=True)
+
+
+def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from contactcenter.replay import replay_failed
+
+    async def run(hub: Hub) -> None:
+        done, failed = await replay_failed(hub)
+        print(f"replayed {done} contacts; {failed} failed again and stay kept")
+
+    return _with_hub(settings, run)
+
+
+def _with_hub(settings: Settings, run: Callable[[Hub], Awaitable[None]], *, migrate: bool = False) -> int:
+    async def wrapper() -> None:
+        hub = Hub.create(settings)
+        try:
+            if migrate and hub.engine.dialect.name == "sqlite":
+                from contactcenter.db.migrate import upgrade
+
+                await upgrade(hub.engine)
+            await run(hub)
+        finally:
+            await hub.close()
+
+    asyncio.run(wrapper())
+    return 0

@@ -1,0 +1,139 @@
+"""Plain values that cross the line between channels and the core.
+
+Channels build an `InboundContact` from a provider's wire format and turn an
+`OutboundMessage` into a provider call; nothing else passes between them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+
+class ChannelKind(enum.StrEnum):
+    WEB = "web"
+    API = "api"
+    EMAIL = "email"
+    SMS = "sms"
+    VOICE = "voice"
+
+
+class TicketType(enum.StrEnum):
+    QUESTION = "question"
+    REQUEST = "request"
+    COMPLAINT = "complaint"
+    INCIDENT = "incident"
+    CALLBACK = "callback"
+
+
+Evidence = Literal["verified", "claimed", "imported"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identity:
+    """One way to reach a customer, already normalised (lower-cased email, E.164)."""
+
+    kind: Literal["email", "phone"]
+    value: str
+    evidence: Evidence
+    # The address an answer to this contact goes to: the customer it belongs
+    # to wins when a contact's identifiers point at two customers.
+    is_reply_address: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+    content_id: str = ""  # set for inline images referenced from the HTML
+    inline: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboundContact:
+    """Everything the core needs to know about one contact, from any channel."""
+
+    channel: ChannelKind
+    provider_id: str  # CallSid / MessageSid / Message-ID / form id: the dedupe key
+    identities: tuple[Identity, ...]
+    received_at: datetime  # tz-aware UTC
+    display_name: str = ""
+    subject: str = ""
+    text: str = ""
+    html: str = ""  # sanitised by the channel
+    ticket_type: TicketType | None = None  # when the customer chose one
+    thread_hints: tuple[str, ...] = ()  # Message-IDs we may have seen, ticket references
+    is_automated: bool = False  # auto-replies, bounces: never acknowledged
+    attachments: tuple[Attachment, ...] = ()
+    source_address: str = ""  # the mailbox, number or form the contact came in through
+    customer_hints: dict[str, Any] = field(default_factory=dict)  # e.g. tier from a CRM
+    metadata: dict[str, Any] = field(default_factory=dict)  # channel facts kept on the interaction
+
+    def reply_identity(self) -> Identity | None:
+        for identity in self.identities:
+            if identity.is_reply_address:
+                return identity
+        return self.identities[0] if self.identities else None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe copy, kept with contacts that failed so they can be replayed."""
+        data = dataclasses.asdict(self)
+        data["received_at"] = self.received_at.isoformat()
+        data["attachments"] = [
+            {**a, "content": a["content"].hex()} for a in data["attachments"]
+        ]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InboundContact:
+        return cls(
+            **{
+                **data,
+                "channel": ChannelKind(data["channel"]),
+                "identities": tuple(Identity(**i) for i in data["identities"]),
+                "received_at": datetime.fromisoformat(data["received_at"]),
+                "ticket_type": TicketType(data["ticket_type"]) if data["ticket_type"] else None,
+                "thread_hints": tuple(data["thread_hints"]),
+                "attachments": tuple(
+                    Attachment(**{**a, "content": bytes.fromhex(a["content"])})
+                    for a in data["attachments"]
+                ),
+            }
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboundMessage:
+    """A message for a channel to deliver; built by the core, sent by the outbox."""
+
+    channel: ChannelKind
+    to: str  # email address or E.164 number
+    text: str
+    subject: str = ""
+    html: str = ""
+    ticket_reference: str = ""
+    # Email threading (RFC 5322 §3.6.4): our Message-ID and what it answers.
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    outbox_id: int = 0
+    interaction_id: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "references": list(self.references)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> OutboundMessage:
+        return cls(**{**data, "channel": ChannelKind(data["channel"]), "references": tuple(data["references"])})
+
+
+@dataclass(frozen=True, slots=True)
+class SendReceipt:
+    """What the provider said when it took the message."""
+
+    provider_id: str = ""
+    status: str = "sent"

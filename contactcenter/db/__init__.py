@@ -1,0 +1,1 @@
+"""Storage: models, the engine, and queries shared by several rooms."""

@@ -1,0 +1,67 @@
+"""Engines and sessions for SQLite (embedded) and PostgreSQL (production).
+
+SQLite runs in WAL mode with `synchronous=NORMAL`: a commit survives the process
+being killed (only a power cut can lose the last ones), and readers never block
+the writer. Write transactions start with `BEGIN IMMEDIATE` so two writers queue
+on the lock up front instead of failing half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from contactcenter.settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    url = url or settings.database_url()
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, pool_size=5, max_overflow=0, pool_timeout=settings.database.pool_timeout)
+        _setup_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.pool_size // 2,
+        pool_timeout=settings.database.pool_timeout,
+        # A connection killed by a database restart is noticed before use.
+        pool_pre_ping=True,
+    )
+
+
+def _setup_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin
+        # (the SQLAlchemy docs' "serializable isolation" recipe for pysqlite).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def is_postgresql(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"

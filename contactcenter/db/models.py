@@ -1,0 +1,340 @@
+"""The records the hub keeps (DESIGN.md §2), as SQLAlchemy 2 models.
+
+The same models run on SQLite and PostgreSQL, so only portable types are used:
+JSON (JSONB on PostgreSQL), timezone-aware datetimes normalised to UTC, and
+integer keys. Relationships load only when asked (`lazy="raise_on_sql"`), so an
+accidental query per row fails loudly in tests instead of slowing production.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+TICKET_PREFIX = "CC-"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always hands back aware datetimes (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+# Stable constraint names, so migrations can refer to them on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    company: Mapped[str] = mapped_column(String(200), default="")
+    tier: Mapped[str] = mapped_column(String(20), default="")
+    segments: Mapped[list[Any]] = mapped_column(default=list)
+    lifetime_value: Mapped[float] = mapped_column(Float, default=0.0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Set when this record was merged into another; the row stays so an
+    # unmerge can bring it back.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    contact_points: Mapped[list[ContactPoint]] = relationship(
+        back_populates="customer", lazy="raise_on_sql", order_by="ContactPoint.id"
+    )
+
+
+class ContactPoint(Base):
+    """An email address or phone number known to belong to one customer."""
+
+    __tablename__ = "contact_points"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # email | phone
+    value: Mapped[str] = mapped_column(String(320))  # normalised: lower-case email, E.164
+    raw_value: Mapped[str] = mapped_column(String(320), default="")
+    # How we learned it: verified (the provider vouches), claimed (typed in a
+    # form or by an agent), imported (from a CRM file).
+    evidence: Mapped[str] = mapped_column(String(10))
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)  # SMS STOP
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="contact_points", lazy="raise_on_sql")
+
+
+class Queue(Base):
+    __tablename__ = "queues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    sla_policy: Mapped[str] = mapped_column(String(100), default="")
+    calendar: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300), default="")
+    role: Mapped[str] = mapped_column(String(20))  # agent | supervisor | admin
+    skills: Mapped[dict[str, Any]] = mapped_column(default=dict)  # skill -> level 1..5
+    capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)  # channel -> open tickets at once
+    presence: Mapped[str] = mapped_column(String(20), default="offline")
+    presence_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_assigned_at: Mapped[datetime | None] = mapped_column()
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_customer_channel_status", "customer_id", "channel", "status"),
+        Index("ix_tickets_queue_status_priority", "queue_id", "status", "priority"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    type: Mapped[str] = mapped_column(String(20), default="question")
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new|open|pending|resolved|closed
+    priority: Mapped[int] = mapped_column(Integer, default=2)  # 1 low, 2 normal, 3 high, 4 urgent
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # channel of origin
+    source_address: Mapped[str] = mapped_column(String(320), default="")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # follow-up of
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    assigned_at: Mapped[datetime | None] = mapped_column()
+    first_response_due_at: Mapped[datetime | None] = mapped_column()
+    resolution_due_at: Mapped[datetime | None] = mapped_column()
+    first_responded_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column()
+    sla_state: Mapped[str] = mapped_column(String(20), default="ok")  # ok | at_risk | breached
+
+    @property
+    def reference(self) -> str:
+        return format_reference(self.id)
+
+
+def format_reference(ticket_id: int) -> str:
+    return f"{TICKET_PREFIX}{ticket_id:06d}"
+
+
+def parse_reference(text: str) -> int | None:
+    """`CC-000123` (any case) -> 123; anything else -> None."""
+    text = text.strip().upper()
+    if not text.startswith(TICKET_PREFIX) or not text[len(TICKET_PREFIX):].isdigit():
+        return None
+    return int(text[len(TICKET_PREFIX):])
+
+
+class Interaction(Base):
+    """One thing that happened with a customer: append-only, the timeline's unit."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_id"),
+        Index("ix_interactions_customer_created", "customer_id", "created_at"),
+        Index("ix_interactions_ticket_created", "ticket_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    direction: Mapped[str] = mapped_column(String(10))  # inbound | outbound | internal
+    # The provider's id (MessageSid, CallSid, Message-ID, form id): one row per
+    # id and channel, which is what makes repeated deliveries harmless.
+    provider_id: Mapped[str | None] = mapped_column(String(500))
+    author_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str] = mapped_column(Text, default="")  # sanitised
+    # Which identifier tied this contact to its customer, and how sure we are.
+    matched_by: Mapped[str] = mapped_column(String(320), default="")
+    match_evidence: Mapped[str] = mapped_column(String(10), default="")
+    delivery_status: Mapped[str] = mapped_column(String(20), default="")  # outbound only
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AttachmentBlob(Base):
+    """Attachment bytes, stored once per content however often they are sent."""
+
+    __tablename__ = "attachment_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    content_type: Mapped[str] = mapped_column(String(200), default="application/octet-stream")
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(ForeignKey("attachment_blobs.sha256"))
+    content_id: Mapped[str] = mapped_column(String(300), default="")
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # SHA-256 of the token: tokens are 256 random bits, so a fast hash is enough
+    # and lets every request be checked with one indexed lookup.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # intake | agent | supervisor | admin
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))  # "agent:3", "token:2", "system"
+    action: Mapped[str] = mapped_column(String(100))
+    subject_type: Mapped[str] = mapped_column(String(50))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class MergeSuggestion(Base):
+    __tablename__ = "merge_suggestions"
+    __table_args__ = (UniqueConstraint("customer_a_id", "customer_b_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_a_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    customer_b_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | dismissed | merged
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+
+
+class MergeRecord(Base):
+    __tablename__ = "merge_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survivor_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    merged_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    moved: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ids per kind, for unmerge
+    actor: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column()
+
+
+class OutboxMessage(Base):
+    """A message waiting to leave, written with the interaction that caused it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(320))
+    payload: Mapped[dict[str, Any]] = mapped_column()  # OutboundMessage.to_json()
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempt_log: Mapped[list[Any]] = mapped_column(default=list)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    provider_id: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class InboundRecord(Base):
+    """Raw input kept so that nothing a provider handed us is ever lost.
+
+    Contacts that failed to process wait here (status `failed`) with the error,
+    for a person to look at and replay; channels that accept first and process
+    after (SMTP) park their raw input here as `pending`.
+    """
+
+    __tablename__ = "inbound_records"
+    __table_args__ = (Index("ix_inbound_records_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    provider_id: Mapped[str] = mapped_column(String(500), default="")
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+    contact: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # InboundContact.to_json()
+    status: Mapped[str] = mapped_column(String(20))  # pending | failed | done
+    error: Mapped[str] = mapped_column(Text, default="")
+    interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,57 @@
+"""Reads shared by the API, the pages and the pipeline. `get_*` raise NotFoundError."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contactcenter.db.models import Attachment, ContactPoint, Customer, Interaction, Queue, Ticket, parse_reference
+from contactcenter.errors import NotFoundError
+
+
+async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFoundError(f"no customer {customer_id}")
+    return customer
+
+
+async def get_ticket(session: AsyncSession, ticket_key: str | int) -> Ticket:
+    """By numeric id or by reference (`CC-000123`)."""
+    key = str(ticket_key)
+    ticket_id = int(key) if key.isdigit() else parse_reference(key)
+    ticket = await session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None:
+        raise NotFoundError(f"no ticket {key}")
+    return ticket
+
+
+async def contact_points_of(session: AsyncSession, customer_id: int) -> list[ContactPoint]:
+    rows = await session.scalars(
+        select(ContactPoint).where(ContactPoint.customer_id == customer_id).order_by(ContactPoint.id)
+    )
+    return list(rows)
+
+
+async def attachments_by_interaction(session: AsyncSession, interaction_ids: list[int]) -> dict[int, list[Attachment]]:
+    found: dict[int, list[Attachment]] = defaultdict(list)
+    if interaction_ids:
+        rows = await session.scalars(
+            select(Attachment).where(Attachment.interaction_id.in_(interaction_ids)).order_by(Attachment.id)
+        )
+        for attachment in rows:
+            found[attachment.interaction_id].append(attachment)
+    return found
+
+
+async def queue_names(session: AsyncSession) -> dict[int, str]:
+    return {q.id: q.name for q in await session.scalars(select(Queue))}
+
+
+async def interactions_of_ticket(session: AsyncSession, ticket_id: int) -> list[Interaction]:
+    rows = await session.scalars(
+        select(Interaction).where(Interaction.ticket_id == ticket_id).order_by(Interaction.created_at, Interaction.id)
+    )
+    return list(rows)

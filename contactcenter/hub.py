@@ -1,0 +1,58 @@
+"""The hub's shared services: what every room needs, built once per process.
+
+HTTP handlers reach it through the aiohttp app (`keys.HUB`); the SMTP receiver,
+IMAP pollers, workers and the command line get it directly.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from contactcenter.db.engine import create_engine, create_sessionmaker
+from contactcenter.events import EventBus
+from contactcenter.settings import Settings
+
+if TYPE_CHECKING:
+    from channels.base import Channel
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bus: EventBus = field(default_factory=EventBus)
+    channels: dict[str, Channel] = field(default_factory=dict)  # kind -> adapter that can send
+    secret_key: str = ""
+
+    @classmethod
+    def create(cls, settings: Settings, database_url: str | None = None) -> Hub:
+        engine = create_engine(settings, database_url)
+        return cls(
+            settings=settings, engine=engine, sessions=create_sessionmaker(engine), secret_key=load_secret_key(settings)
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def load_secret_key(settings: Settings) -> str:
+    """The configured secret, or one made once and kept in var/secret_key.
+
+    Kept on disk so CSRF tokens and logins survive a restart; never in the repo.
+    """
+    if settings.http.secret_key:
+        return settings.http.secret_key
+    path = Path("var") / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key

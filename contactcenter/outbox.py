@@ -1,0 +1,159 @@
+"""The outbox: durable delivery of everything we send, on every channel.
+
+Messages are rows written in the same transaction as the interaction that
+caused them (`actions.do_reply`). This worker claims due rows, sends each
+through its channel's `send()` outside any transaction, and records the attempt.
+A claimed row carries a lease; if the process dies mid-send, the row is offered
+again once the lease runs out. With PostgreSQL, `FOR UPDATE SKIP LOCKED` lets
+several hub processes share the work without sending anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+
+from contactcenter.contact import OutboundMessage, SendReceipt
+from contactcenter.db.models import Interaction, OutboxMessage, utcnow
+from contactcenter.errors import ChannelSendError
+from contactcenter.events import Event
+from contactcenter.hub import Hub
+from contactcenter.normalize import mask
+from contactcenter.settings import OutboxSettings
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 20
+
+
+class OutboxWorker:
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self.settings = hub.settings.outbox
+        self._wakeup = asyncio.Event()
+
+    async def run(self) -> None:
+        """Deliver until cancelled; wake early when something is queued."""
+        async with self.hub.bus.subscribe() as events:
+            watcher = asyncio.create_task(self._watch(events))
+            try:
+                while True:
+                    try:
+                        sent = await self.deliver_due()
+                    except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
+                        log.exception("outbox: delivery round failed; trying again shortly")
+                        sent = 0
+                    if sent == BATCH_SIZE:
+                        continue  # more may be waiting
+                    self._wakeup.clear()
+                    try:
+                        await asyncio.wait_for(self._wakeup.wait(), self.settings.poll_seconds)
+                    except TimeoutError:
+                        pass
+            finally:
+                watcher.cancel()
+
+    async def _watch(self, events: asyncio.Queue[Event]) -> None:
+        while True:
+            event = await events.get()
+            if event.kind == "outbox.queued":
+                self._wakeup.set()
+
+    async def deliver_due(self) -> int:
+        """Claim and send one batch of due messages; returns how many were claimed."""
+        claimed = await self._claim()
+        await asyncio.gather(*(self._deliver(row_id, payload) for row_id, payload in claimed))
+        return len(claimed)
+
+    async def _claim(self) -> list[tuple[int, dict]]:
+        now = utcnow()
+        due = (
+            select(OutboxMessage.id)
+            .where(
+                or_(
+                    (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+                    (OutboxMessage.status == "sending") & (OutboxMessage.lease_until < now),
+                )
+            )
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(BATCH_SIZE)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.hub.sessions() as session, session.begin():
+            rows = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(due.scalar_subquery()))
+                .values(
+                    status="sending",
+                    lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .returning(OutboxMessage.id, OutboxMessage.payload)
+                .execution_options(synchronize_session=False)
+            )
+            return [(row.id, row.payload) for row in rows]
+
+    async def _deliver(self, row_id: int, payload: dict) -> None:
+        message = OutboundMessage.from_json(payload)
+        channel = self.hub.channels.get(message.channel)
+        started = utcnow()
+        try:
+            if channel is None:
+                raise ChannelSendError(f"no {message.channel} channel is configured", retryable=False)
+            receipt = await channel.send(message)
+        except ChannelSendError as exc:
+            await self._record_failure(row_id, message, str(exc), exc.retryable, started)
+        except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the message
+            log.exception("outbox %s: %s adapter failed", row_id, message.channel)
+            await self._record_failure(row_id, message, repr(exc), True, started)
+        else:
+            await self._record_success(row_id, message, receipt, started)
+
+    async def _record_success(self, row_id: int, message: OutboundMessage, receipt: SendReceipt, started: datetime) -> None:
+        now = utcnow()
+        async with self.hub.sessions() as session, session.begin():
+            row = await session.get_one(OutboxMessage, row_id)
+            row.status = "sent"
+            row.sent_at = now
+            row.provider_id = receipt.provider_id
+            row.lease_until = None
+            row.attempt_log = [*row.attempt_log, _attempt(started, "sent")]
+            interaction = await session.get_one(Interaction, row.interaction_id)
+            interaction.delivery_status = receipt.status
+            if interaction.provider_id is None and receipt.provider_id:
+                interaction.provider_id = receipt.provider_id
+        log.info("outbox %s: %s to %s %s", row_id, message.channel, mask(message.to), receipt.status)
+        self.hub.bus.publish(Event("outbox.sent", {"outbox_id": row_id, "interaction_id": message.interaction_id}))
+
+    async def _record_failure(self, row_id: int, message: OutboundMessage, error: str, retryable: bool, started: datetime) -> None:
+        now = utcnow()
+        async with self.hub.sessions() as session, session.begin():
+            row = await session.get_one(OutboxMessage, row_id)
+            row.attempt_log = [*row.attempt_log, _attempt(started, "failed", error)]
+            row.last_error = error[:2000]
+            row.lease_until = None
+            interaction = await session.get_one(Interaction, row.interaction_id)
+            if retryable and row.attempts < self.settings.max_attempts:
+                row.status = "pending"
+                row.next_attempt_at = now + backoff(self.settings, row.attempts)
+                interaction.delivery_status = "retrying"
+            else:
+                row.status = "failed"
+                interaction.delivery_status = "failed"
+        log.warning("outbox %s: %s to %s failed (%s): %s", row_id, message.channel, mask(message.to), row.status, error)
+        if row.status == "failed":
+            self.hub.bus.publish(Event("outbox.failed", {"outbox_id": row_id, "interaction_id": message.interaction_id}))
+
+
+def backoff(settings: OutboxSettings, attempts: int) -> timedelta:
+    """Exponential with jitter, so a relay coming back is not hit by everyone at once."""
+    delay = min(settings.backoff_base_seconds * 2 ** (attempts - 1), settings.backoff_max_seconds)
+    return timedelta(seconds=delay * random.uniform(0.75, 1.25))
+
+
+def _attempt(started: datetime, result: str, error: str = "") -> dict:
+    return {"at": started.isoformat(), "result": result, **({"error": error[:500]} if error else {})}

@@ -1,0 +1,27 @@
+"""The one ingest pipeline every channel feeds (DESIGN.md §1).
+
+Each step is an async function taking the `IngestContext`; `run.ingest` calls
+them in this order inside one database transaction.
+"""
+
+from contactcenter.pipeline.acknowledge import acknowledge
+from contactcenter.pipeline.dedupe import dedupe
+from contactcenter.pipeline.identify import identify_customer
+from contactcenter.pipeline.log import log_interaction
+from contactcenter.pipeline.route import route_ticket
+from contactcenter.pipeline.thread import thread_into_ticket
+
+INGEST_STEPS = (
+    # First, so a provider's retry costs one indexed lookup and changes nothing.
+    dedupe,
+    # Threading needs the customer: a ticket reference only counts when the
+    # sender belongs to that ticket.
+    identify_customer,
+    thread_into_ticket,
+    # Routing only decides for new tickets; follow-ups stay where they are.
+    route_ticket,
+    log_interaction,
+    # Last, so the acknowledgement can name the ticket and answer the
+    # interaction it follows.
+    acknowledge,
+)

@@ -1,0 +1,33 @@
+"""Step: tell the customer we have their message, with the ticket reference.
+
+Only for a contact that opened a ticket, never for automated mail (answering an
+auto-reply with an auto-reply is how mail loops start), and never to a number
+that opted out of SMS. Voice callers hear their confirmation in the call.
+"""
+
+from __future__ import annotations
+
+from contactcenter.actions import do_reply, is_opted_out
+from contactcenter.messages import render_message
+from contactcenter.pipeline.context import IngestContext
+
+# Channels whose contacts get a written acknowledgement.
+ACKNOWLEDGED_CHANNELS = ("web", "api", "email", "sms")
+
+
+async def acknowledge(ctx: IngestContext) -> None:
+    contact = ctx.contact
+    if not (ctx.hub.settings.tickets.auto_acknowledge and ctx.ticket_created and not contact.is_automated):
+        return
+    reply = contact.reply_identity()
+    if contact.channel not in ACKNOWLEDGED_CHANNELS or reply is None:
+        return
+    if reply.kind == "phone" and await is_opted_out(ctx.session, reply.value):
+        return
+    assert ctx.ticket is not None and ctx.customer is not None
+    template = "acknowledgement" if reply.kind == "email" else "acknowledgement_sms"
+    text, html = render_message(
+        template, name=ctx.customer.name, reference=ctx.ticket.reference, subject=ctx.ticket.subject
+    )
+    _, _, events = await do_reply(ctx.session, ctx.hub.settings, ctx.ticket, text, html=html, kind="acknowledgement", now=ctx.now)
+    ctx.events.extend(events)

@@ -1,0 +1,46 @@
+"""What the ingest steps share while one contact goes through the pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contactcenter.contact import Identity, InboundContact
+from contactcenter.db.models import Customer, Interaction, Queue, Ticket
+from contactcenter.events import Event
+from contactcenter.hub import Hub
+
+
+@dataclass
+class IngestContext:
+    hub: Hub
+    session: AsyncSession
+    contact: InboundContact
+    now: datetime
+    # Filled in by the steps, in pipeline order.
+    duplicate_of: Interaction | None = None  # dedupe: seen before, nothing more to do
+    customer: Customer | None = None
+    matched: Identity | None = None  # the identifier that tied the contact to `customer`
+    ticket: Ticket | None = None
+    ticket_created: bool = False
+    queue: Queue | None = None
+    interaction: Interaction | None = None
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def finished(self) -> bool:
+        return self.duplicate_of is not None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What the provider's success reply may tell: where the contact went."""
+
+    customer_id: int
+    ticket_id: int | None
+    reference: str
+    interaction_id: int
+    duplicate: bool
+    ticket_created: bool

@@ -1,0 +1,75 @@
+"""Step: append the contact to the customer's timeline as an inbound interaction."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from contactcenter.db.models import Attachment, AttachmentBlob, Interaction
+from contactcenter.events import Event
+from contactcenter.pipeline.context import IngestContext
+
+# An inbound message on a ticket that waits for the customer or was solved
+# means the customer needs us again.
+REOPENING_STATUSES = ("pending", "resolved")
+
+
+async def log_interaction(ctx: IngestContext) -> None:
+    assert ctx.customer is not None and ctx.ticket is not None
+    contact = ctx.contact
+    reply = contact.reply_identity()
+    interaction = Interaction(
+        ticket_id=ctx.ticket.id,
+        customer_id=ctx.customer.id,
+        channel=contact.channel,
+        direction="inbound",
+        provider_id=contact.provider_id or None,
+        subject=contact.subject,
+        text=contact.text,
+        html=contact.html,
+        matched_by=ctx.matched.value if ctx.matched else "",
+        match_evidence=ctx.matched.evidence if ctx.matched else "",
+        meta={
+            **contact.metadata,
+            "reply_to": {"kind": reply.kind, "value": reply.value} if reply else None,
+            "source_address": contact.source_address,
+            "automated": contact.is_automated,
+        },
+        created_at=ctx.now,
+    )
+    ctx.session.add(interaction)
+    await ctx.session.flush()
+    for attachment in contact.attachments:
+        await _store_attachment(ctx, interaction.id, attachment)
+
+    ctx.ticket.last_activity_at = ctx.now
+    if ctx.ticket.status in REOPENING_STATUSES:
+        ctx.ticket.status = "open"
+    ctx.interaction = interaction
+    ctx.events.append(
+        Event(
+            "interaction.created",
+            {"interaction_id": interaction.id, "ticket_id": ctx.ticket.id, "customer_id": ctx.customer.id, "channel": contact.channel},
+        )
+    )
+    if ctx.ticket_created:
+        ctx.events.append(Event("ticket.created", {"ticket_id": ctx.ticket.id, "queue_id": ctx.ticket.queue_id}))
+
+
+async def _store_attachment(ctx: IngestContext, interaction_id: int, attachment) -> None:
+    digest = hashlib.sha256(attachment.content).hexdigest()
+    exists = await ctx.session.scalar(select(AttachmentBlob.sha256).where(AttachmentBlob.sha256 == digest))
+    if exists is None:
+        ctx.session.add(AttachmentBlob(sha256=digest, content=attachment.content))
+    ctx.session.add(
+        Attachment(
+            interaction_id=interaction_id,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+            size=len(attachment.content),
+            sha256=digest,
+            content_id=attachment.content_id,
+            inline=attachment.inline,
+        )
+    )

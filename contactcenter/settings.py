@@ -1,0 +1,276 @@
+"""Configuration: one TOML file over the documented defaults, then environment overrides.
+
+`config/default.toml` holds every key with its documentation; an operator's file
+only names what it changes. Each section is a frozen dataclass below, so the rest
+of the code reads `settings.http.port` and a misspelt key is caught at start-up,
+with one line that names it, instead of being silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contactcenter.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+ENV_PREFIX = "CONTACTCENTER_"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    url: str
+    pool_size: int
+    pool_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    host: str
+    port: int
+    public_url: str
+    secret_key: str
+    max_body_bytes: int
+    request_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    max_message_chars: int
+    max_subject_chars: int
+    max_name_chars: int
+    rate_limit_per_minute: int
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSettings:
+    thread_window_hours: float
+    auto_acknowledge: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSettings:
+    default_queue: str
+    channel_queues: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSettings:
+    poll_seconds: float
+    max_attempts: int
+    backoff_base_seconds: float
+    backoff_max_seconds: float
+    lease_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class EmailSettings:
+    smtp_host: str
+    smtp_port: int
+    max_message_bytes: int
+    relay_host: str
+    relay_port: int
+    relay_username: str
+    relay_password: str
+    relay_tls: str
+    from_address: str
+    addresses: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str
+    phone_number: str
+    messaging_service_sid: str
+    api_base_url: str
+    validate_signatures: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySettings:
+    default_region: str
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database: DatabaseSettings
+    http: HttpSettings
+    web: WebSettings
+    tickets: TicketSettings
+    routing: RoutingSettings
+    outbox: OutboxSettings
+    email: EmailSettings
+    twilio: TwilioSettings
+    identity: IdentitySettings
+    # Where the file came from, for messages; not a key.
+    source: str = field(default="", compare=False)
+
+    def database_url(self) -> str:
+        """The configured URL, or the embedded SQLite file under var/."""
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{Path('var').resolve() / 'contactcenter.db'}"
+
+
+def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Read defaults, then the operator's file, then CONTACTCENTER_* variables."""
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get(ENV_PREFIX + "CONFIG") or None
+    data = _read_toml(DEFAULT_CONFIG)
+    if path:
+        _merge(data, _read_toml(Path(path)), where="")
+    _apply_environment(data, environ)
+    settings = _build(Settings, data, where="")
+    _check(settings)
+    return dataclasses.replace(settings, source=str(path or DEFAULT_CONFIG))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
+    """Lay `override` over `base`, refusing keys the defaults do not know.
+
+    Tables that map names to values (mailbox addresses, queues) are replaced
+    whole, so an operator's file can remove the example entries.
+    """
+    for key, value in override.items():
+        name = f"{where}.{key}" if where else key
+        if key not in base:
+            raise ConfigError(f"unknown configuration key [{_section(name)}] {_key(name)}")
+        if isinstance(value, dict) and isinstance(base[key], dict) and not _is_open_table(name):
+            _merge(base[key], value, name)
+        else:
+            base[key] = value
+
+
+def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
+    for section, values in data.items():
+        if not isinstance(values, dict):
+            continue
+        for key, current in values.items():
+            raw = environ.get(f"{ENV_PREFIX}{section}_{key}".upper())
+            if raw is None:
+                continue
+            values[key] = _from_environment(raw, current, f"{section}.{key}")
+
+
+def _from_environment(raw: str, current: Any, name: str) -> Any:
+    """Environment values are strings; give them the type the default has."""
+    if isinstance(current, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"[{_section(name)}] {_key(name)} from the environment must be true or false")
+    if isinstance(current, (dict, list)):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            raise ConfigError(f"[{_section(name)}] {_key(name)} from the environment must be JSON") from None
+    if isinstance(current, (int, float)):
+        try:
+            return type(current)(raw)
+        except ValueError:
+            raise ConfigError(
+                f"[{_section(name)}] {_key(name)} from the environment must be a number, got {raw!r}"
+            ) from None
+    return raw
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    """Turn a TOML table into the dataclass `cls`, checking names and types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for f in dataclasses.fields(cls):
+        if not f.init or f.name == "source":
+            continue
+        name = f"{where}.{f.name}" if where else f.name
+        if f.name not in data:
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+                continue
+            raise ConfigError(f"missing configuration key [{_section(name)}] {_key(name)}")
+        values[f.name] = _convert(hints[f.name], data[f.name], name)
+    for key in data:
+        if key not in {f.name for f in dataclasses.fields(cls)}:
+            name = f"{where}.{key}" if where else key
+            raise ConfigError(f"unknown configuration key [{_section(name)}] {_key(name)}")
+    return cls(**values)
+
+
+def _convert(hint: Any, value: Any, name: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, name)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise _wrong_type(name, "a list", value)
+        return [_convert(item, v, f"{name}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        _, item = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise _wrong_type(name, "a table", value)
+        return {str(k): _convert(item, v, f"{name}.{k}") for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is bool and not isinstance(value, bool):
+        raise _wrong_type(name, "true or false", value)
+    if hint in (int, float) and (isinstance(value, bool) or not isinstance(value, hint)):
+        raise _wrong_type(name, "a number", value)
+    if hint is str and not isinstance(value, str):
+        raise _wrong_type(name, "a string", value)
+    return value
+
+
+def _check(settings: Settings) -> None:
+    """Rules that span keys or need more than a type."""
+    if not 0 < settings.http.port < 65536:
+        raise ConfigError("[http] port must be between 1 and 65535")
+    if not settings.http.public_url.startswith(("http://", "https://")):
+        raise ConfigError("[http] public_url must start with http:// or https://")
+    if settings.email.relay_tls not in ("starttls", "tls", "none"):
+        raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
+    if settings.outbox.max_attempts < 1:
+        raise ConfigError("[outbox] max_attempts must be at least 1")
+
+
+# Tables whose keys are names chosen by the operator rather than fixed settings.
+_OPEN_TABLES = {"email.addresses", "routing.channel_queues"}
+
+
+def _is_open_table(name: str) -> bool:
+    return name in _OPEN_TABLES
+
+
+def _section(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
+def _key(name: str) -> str:
+    return name.split(".", 1)[1] if "." in name else ""
+
+
+def _wrong_type(name: str, expected: str, value: Any) -> ConfigError:
+    return ConfigError(f"[{_section(name)}] {_key(name)} must be {expected}, got {value!r}")

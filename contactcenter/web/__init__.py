@@ -1,0 +1,1 @@
+"""The HTTP side of the hub: API, pages, authentication, error handling."""

@@ -1,0 +1,177 @@
+"""The JSON API for customers, tickets and their interactions (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import func, or_, select
+
+from contactcenter.actions import do_reply
+from contactcenter.db import queries
+from contactcenter.db.models import ContactPoint, Customer, Interaction, Ticket
+from contactcenter.errors import InputError
+from contactcenter.keys import HUB
+from contactcenter.normalize import normalize_email, normalize_phone
+from contactcenter.web.auth import require
+from contactcenter.web.serialize import customer_json, interaction_json, ticket_json
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+TICKET_STATUSES = ("new", "open", "pending", "resolved", "closed")
+
+
+def setup_api(app: web.Application) -> None:
+    app.router.add_get("/healthz", handle_health)
+    app.router.add_get("/api/v1/customers", handle_customer_search)
+    app.router.add_get("/api/v1/customers/{id:\\d+}", handle_customer)
+    app.router.add_get("/api/v1/customers/{id:\\d+}/interactions", handle_customer_interactions)
+    app.router.add_get("/api/v1/tickets", handle_ticket_list)
+    app.router.add_get("/api/v1/tickets/{id}", handle_ticket)
+    app.router.add_post("/api/v1/tickets/{id}/replies", handle_ticket_reply)
+
+
+async def handle_health(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    async with hub.engine.connect() as connection:
+        await connection.exec_driver_sql("SELECT 1")
+    return web.json_response({"status": "ok"})
+
+
+async def handle_customer_search(request: web.Request) -> web.Response:
+    await require(request, "agent")
+    hub = request.app[HUB]
+    limit, after = _page(request)
+    query = select(Customer).where(Customer.merged_into_id.is_(None), Customer.id > after)
+    if email := request.query.get("email"):
+        value = normalize_email(email) or email.strip().lower()
+        query = query.where(Customer.id.in_(select(ContactPoint.customer_id).where(ContactPoint.kind == "email", ContactPoint.value == value)))
+    if phone := request.query.get("phone"):
+        value = normalize_phone(phone, hub.settings.identity.default_region) or phone.strip()
+        query = query.where(Customer.id.in_(select(ContactPoint.customer_id).where(ContactPoint.kind == "phone", ContactPoint.value == value)))
+    if text := request.query.get("q", "").strip():
+        pattern = f"%{_escape_like(text.lower())}%"
+        query = query.where(
+            or_(
+                func.lower(Customer.name).like(pattern, escape="\\"),
+                func.lower(Customer.company).like(pattern, escape="\\"),
+                Customer.id.in_(select(ContactPoint.customer_id).where(ContactPoint.value.like(pattern, escape="\\"))),
+            )
+        )
+    async with hub.sessions() as session:
+        customers = list(await session.scalars(query.order_by(Customer.id).limit(limit)))
+        items = [customer_json(c, await queries.contact_points_of(session, c.id)) for c in customers]
+    return _list_response(request, items, limit)
+
+
+async def handle_customer(request: web.Request) -> web.Response:
+    await require(request, "agent")
+    async with request.app[HUB].sessions() as session:
+        customer = await queries.get_customer(session, int(request.match_info["id"]))
+        points = await queries.contact_points_of(session, customer.id)
+    return web.json_response(customer_json(customer, points))
+
+
+async def handle_customer_interactions(request: web.Request) -> web.Response:
+    """The customer's whole timeline across channels, oldest first."""
+    await require(request, "agent")
+    limit, after = _page(request)
+    async with request.app[HUB].sessions() as session:
+        customer = await queries.get_customer(session, int(request.match_info["id"]))
+        rows = list(
+            await session.scalars(
+                select(Interaction)
+                .where(Interaction.customer_id == customer.id, Interaction.id > after)
+                .order_by(Interaction.id)
+                .limit(limit)
+            )
+        )
+        attachments = await queries.attachments_by_interaction(session, [i.id for i in rows])
+    return _list_response(request, [interaction_json(i, attachments[i.id]) for i in rows], limit)
+
+
+async def handle_ticket_list(request: web.Request) -> web.Response:
+    await require(request, "agent")
+    limit, after = _page(request)
+    query = select(Ticket).where(Ticket.id > after)
+    if customer_id := request.query.get("customer_id"):
+        query = query.where(Ticket.customer_id == _int(customer_id, "customer_id"))
+    if status := request.query.get("status"):
+        statuses = status.split(",")
+        if not set(statuses) <= set(TICKET_STATUSES):
+            raise InputError(f"status must be among {', '.join(TICKET_STATUSES)}", fields={"status": "unknown status"})
+        query = query.where(Ticket.status.in_(statuses))
+    async with request.app[HUB].sessions() as session:
+        names = await queries.queue_names(session)
+        if queue := request.query.get("queue"):
+            ids = [i for i, n in names.items() if n == queue] or ([int(queue)] if queue.isdigit() else [-1])
+            query = query.where(Ticket.queue_id.in_(ids))
+        tickets = list(await session.scalars(query.order_by(Ticket.id).limit(limit)))
+    return _list_response(request, [ticket_json(t, names.get(t.queue_id or 0)) for t in tickets], limit)
+
+
+async def handle_ticket(request: web.Request) -> web.Response:
+    await require(request, "agent")
+    async with request.app[HUB].sessions() as session:
+        ticket = await queries.get_ticket(session, request.match_info["id"])
+        names = await queries.queue_names(session)
+        interactions = await queries.interactions_of_ticket(session, ticket.id)
+        attachments = await queries.attachments_by_interaction(session, [i.id for i in interactions])
+    body = ticket_json(ticket, names.get(ticket.queue_id or 0))
+    body["interactions"] = [interaction_json(i, attachments[i.id]) for i in interactions]
+    return web.json_response(body)
+
+
+async def handle_ticket_reply(request: web.Request) -> web.Response:
+    principal = await require(request, "agent")
+    hub = request.app[HUB]
+    body = await read_json_object(request)
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InputError("the reply needs a non-empty 'text'", fields={"text": "required"})
+    if len(text) > hub.settings.web.max_message_chars:
+        raise InputError(f"the reply is longer than {hub.settings.web.max_message_chars} characters", fields={"text": "too long"})
+    async with hub.sessions() as session, session.begin():
+        ticket = await queries.get_ticket(session, request.match_info["id"])
+        interaction, outbox, events = await do_reply(
+            session, hub.settings, ticket, text.strip(), author_agent_id=principal.agent_id
+        )
+        if ticket.status in ("new", "open"):
+            ticket.status = "pending"
+    hub.bus.publish_all(events)
+    return web.json_response(
+        {**interaction_json(interaction), "outbox_id": outbox.id, "ticket_reference": ticket.reference}, status=201
+    )
+
+
+async def read_json_object(request: web.Request) -> dict:
+    if request.content_type != "application/json":
+        raise InputError("send application/json", code="unsupported_media_type", status=415)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise InputError("the body is not valid JSON", code="malformed_json") from None
+    if not isinstance(body, dict):
+        raise InputError("the body must be a JSON object", code="malformed_json")
+    return body
+
+
+def _page(request: web.Request) -> tuple[int, int]:
+    limit = _int(request.query.get("limit", str(DEFAULT_PAGE)), "limit")
+    after = _int(request.query.get("after_id", "0"), "after_id")
+    return max(1, min(limit, MAX_PAGE)), after
+
+
+def _list_response(request: web.Request, items: list[dict], limit: int) -> web.Response:
+    following = None
+    if len(items) == limit:
+        following = str(request.rel_url.update_query({"after_id": items[-1]["id"], "limit": limit}))
+    return web.json_response({"items": items, "next": following})
+
+
+def _int(value: str, name: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise InputError(f"{name} must be a whole number", fields={name: "must be a whole number"})
+    return int(value)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
