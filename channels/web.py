@@ -19,7 +19,7 @@ from contactcenter.db.models import utcnow
 from contactcenter.errors import ChannelSendError, InputError, RateLimitedError
 from contactcenter.hub import Hub
 from contactcenter.keys import FORM_RATE_LIMIT, HUB
-from contactcenter.normalize import normalize_email, normalize_name, normalize_phone
+from contactcenter.normalize import is_text, normalize_email, normalize_name, normalize_phone
 from contactcenter.pipeline.run import ContactKeptForReplay, ingest
 from contactcenter.settings import Settings
 from contactcenter.web import csrf
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 FORM_TYPES = ("question", "request", "complaint")
 HONEYPOT_FIELD = "website"  # hidden from people; bots fill every field
+MAX_EXTERNAL_ID_CHARS = 200
 
 
 class WebChannel:
@@ -87,7 +88,14 @@ async def handle_json_contact(request: web.Request) -> web.Response:
     channel = body.get("channel", "api")
     if channel not in (ChannelKind.API, ChannelKind.WEB):
         raise InputError("channel must be 'api' or 'web'", fields={"channel": "must be 'api' or 'web'"})
-    external_id = _text(body, "external_id")
+    external_id = body.get("external_id") or ""
+    # The idempotency key must be exactly what the caller will send again:
+    # a number or an object would silently lose "the same one twice is one contact".
+    if not isinstance(external_id, str) or len(external_id) > MAX_EXTERNAL_ID_CHARS or not is_text(external_id):
+        raise InputError(
+            f"external_id must be a string of at most {MAX_EXTERNAL_ID_CHARS} characters",
+            fields={"external_id": "must be a string"},
+        )
     provider_id = f"ext:{external_id}" if external_id else f"api:{uuid.uuid4()}"
     contact = parse_contact(body, hub.settings, channel=ChannelKind(channel), provider_id=provider_id, customer=body.get("customer"))
     try:
@@ -144,6 +152,8 @@ def parse_contact(
         errors["type"] = "Please choose question, request or complaint."
     if customer is not None and not isinstance(customer, dict):
         errors["customer"] = "must be an object"
+    elif customer and not _customer_hints_fit(customer):
+        errors["customer"] = "tier (up to 20 characters), external_id (up to 200) and segments (a list of text) only"
     if errors:
         raise InputError("some fields need attention", fields=errors)
 
@@ -170,11 +180,20 @@ def _text(values: dict[str, Any], key: str, errors: dict[str, str] | None = None
     value = values.get(key)
     if value is None:
         return ""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not is_text(value):
         if errors is not None:
-            errors[key] = "must be text"
+            errors[key] = "must be text" if not isinstance(value, str) else "contains characters that are not allowed"
         return ""
     return value
+
+def _customer_hints_fit(customer: dict[str, Any]) -> bool:
+    """The CRM facts we keep have the shapes and sizes of the customer record's columns."""
+    tier, external_id, segments = customer.get("tier", ""), customer.get("external_id", ""), customer.get("segments", [])
+    return (
+        isinstance(tier, str) and len(tier) <= 20 and is_text(tier)
+        and isinstance(external_id, str) and len(external_id) <= MAX_EXTERNAL_ID_CHARS and is_text(external_id)
+        and isinstance(segments, list) and all(isinstance(s, str) and len(s) <= 100 and is_text(s) for s in segments)
+    )
 
 
 def _form_page(request: web.Request, values: dict[str, str], errors: dict[str, str], status: int = 200) -> web.Response:

@@ -6,6 +6,7 @@ values, and the CRM import and API searches use the same rules.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import phonenumbers
@@ -50,6 +51,17 @@ def normalize_phone(raw: str, default_region: str) -> str | None:
 def normalize_name(raw: str) -> str:
     """Trim, fold whitespace and apply Unicode NFKC (full-width letters, ligatures)."""
     return " ".join(unicodedata.normalize("NFKC", raw).split())
+
+
+# Control characters no person types (tab, newline and carriage return aside)
+# and lone UTF-16 surrogates (JSON can carry them, UTF-8 cannot): PostgreSQL
+# refuses NUL in text, and neither database can store a surrogate.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def is_text(value: str) -> bool:
+    """Whether `value` is text a person could have typed and we can store."""
+    return _NOT_TEXT.search(value) is None
 
 
 def mask(value: str) -> str:

@@ -143,6 +143,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"configuration file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"configuration file {path} nests tables or arrays too deeply") from None
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
@@ -183,7 +185,7 @@ def _from_environment(raw: str, current: Any, name: str) -> Any:
     if isinstance(current, (dict, list)):
         try:
             return json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise ConfigError(f"[{_section(name)}] {_key(name)} from the environment must be JSON") from None
     if isinstance(current, (int, float)):
         try:

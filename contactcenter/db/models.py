@@ -185,9 +185,10 @@ def format_reference(ticket_id: int) -> str:
 def parse_reference(text: str) -> int | None:
     """`CC-000123` (any case) -> 123; anything else -> None."""
     text = text.strip().upper()
-    if not text.startswith(TICKET_PREFIX) or not text[len(TICKET_PREFIX):].isdigit():
+    digits = text[len(TICKET_PREFIX):]
+    if not text.startswith(TICKET_PREFIX) or not (digits.isascii() and digits.isdigit()):
         return None
-    return int(text[len(TICKET_PREFIX):])
+    return int(digits)
 
 
 class Interaction(Base):

@@ -10,9 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.db.models import Attachment, ContactPoint, Customer, Interaction, Queue, Ticket, parse_reference
 from contactcenter.errors import NotFoundError
 
+# The largest id an INTEGER key holds on PostgreSQL; larger numbers in a URL
+# name nothing, and must not reach the database (it would refuse the query).
+MAX_ID = 2**31 - 1
+
 
 async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
-    customer = await session.get(Customer, customer_id)
+    customer = await session.get(Customer, customer_id) if 0 < customer_id <= MAX_ID else None
     if customer is None:
         raise NotFoundError(f"no customer {customer_id}")
     return customer
@@ -21,8 +25,8 @@ async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
 async def get_ticket(session: AsyncSession, ticket_key: str | int) -> Ticket:
     """By numeric id or by reference (`CC-000123`)."""
     key = str(ticket_key)
-    ticket_id = int(key) if key.isdigit() else parse_reference(key)
-    ticket = await session.get(Ticket, ticket_id) if ticket_id is not None else None
+    ticket_id = int(key) if key.isascii() and key.isdigit() else parse_reference(key)
+    ticket = await session.get(Ticket, ticket_id) if ticket_id is not None and 0 < ticket_id <= MAX_ID else None
     if ticket is None:
         raise NotFoundError(f"no ticket {key}")
     return ticket

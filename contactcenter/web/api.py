@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 
 from contactcenter.actions import do_reply
 from contactcenter.db import queries
 from contactcenter.db.models import ContactPoint, Customer, Interaction, Ticket
 from contactcenter.errors import InputError
 from contactcenter.keys import HUB
-from contactcenter.normalize import normalize_email, normalize_phone
+from contactcenter.normalize import is_text, normalize_email, normalize_phone
 from contactcenter.web.auth import require
+from contactcenter.web.openapi import handle_openapi
 from contactcenter.web.serialize import customer_json, interaction_json, ticket_json
 
 DEFAULT_PAGE = 50
@@ -21,6 +22,7 @@ TICKET_STATUSES = ("new", "open", "pending", "resolved", "closed")
 
 def setup_api(app: web.Application) -> None:
     app.router.add_get("/healthz", handle_health)
+    app.router.add_get("/api/v1/openapi.json", handle_openapi)
     app.router.add_get("/api/v1/customers", handle_customer_search)
     app.router.add_get("/api/v1/customers/{id:\\d+}", handle_customer)
     app.router.add_get("/api/v1/customers/{id:\\d+}/interactions", handle_customer_interactions)
@@ -93,7 +95,9 @@ async def handle_ticket_list(request: web.Request) -> web.Response:
     limit, after = _page(request)
     query = select(Ticket).where(Ticket.id > after)
     if customer_id := request.query.get("customer_id"):
-        query = query.where(Ticket.customer_id == _int(customer_id, "customer_id"))
+        wanted = _int(customer_id, "customer_id")
+        # Beyond the largest key no customer exists; the database must not see the number.
+        query = query.where(Ticket.customer_id == wanted if wanted <= queries.MAX_ID else false())
     if status := request.query.get("status"):
         statuses = status.split(",")
         if not set(statuses) <= set(TICKET_STATUSES):
@@ -127,6 +131,8 @@ async def handle_ticket_reply(request: web.Request) -> web.Response:
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InputError("the reply needs a non-empty 'text'", fields={"text": "required"})
+    if not is_text(text):
+        raise InputError("the reply contains characters that are not allowed", fields={"text": "not text"})
     if len(text) > hub.settings.web.max_message_chars:
         raise InputError(f"the reply is longer than {hub.settings.web.max_message_chars} characters", fields={"text": "too long"})
     async with hub.sessions() as session, session.begin():
@@ -147,7 +153,7 @@ async def read_json_object(request: web.Request) -> dict:
         raise InputError("send application/json", code="unsupported_media_type", status=415)
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         raise InputError("the body is not valid JSON", code="malformed_json") from None
     if not isinstance(body, dict):
         raise InputError("the body must be a JSON object", code="malformed_json")
@@ -157,7 +163,7 @@ async def read_json_object(request: web.Request) -> dict:
 def _page(request: web.Request) -> tuple[int, int]:
     limit = _int(request.query.get("limit", str(DEFAULT_PAGE)), "limit")
     after = _int(request.query.get("after_id", "0"), "after_id")
-    return max(1, min(limit, MAX_PAGE)), after
+    return max(1, min(limit, MAX_PAGE)), min(after, queries.MAX_ID)
 
 
 def _list_response(request: web.Request, items: list[dict], limit: int) -> web.Response:
@@ -168,7 +174,7 @@ def _list_response(request: web.Request, items: list[dict], limit: int) -> web.R
 
 
 def _int(value: str, name: str) -> int:
-    if not value.isdigit() or len(value) > 18:
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
         raise InputError(f"{name} must be a whole number", fields={name: "must be a whole number"})
     return int(value)
 

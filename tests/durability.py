@@ -1,0 +1,226 @@
+"""Shared pieces of the durability tests (crash, duplicates, database faults, fuzz).
+
+The heart is the table of *deliverers*: one small async function per way a
+contact reaches the hub over the wire (JSON intake, the web form, and, once
+those channels are merged, Twilio SMS and SMTP). Each delivers one contact
+identified by a key the test chose, and says whether the hub acknowledged it
+the way that provider understands (2xx, SMTP 250). `stored_keys` reads back
+from the database which keys became interactions, so a test can compare
+"acknowledged" with "stored exactly once" for every channel in one place.
+
+Adding a channel is one entry in `DELIVERERS` plus one line in `KEY_OF_PROVIDER_ID`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from contactcenter.db.models import Interaction
+from contactcenter.hub import Hub
+from contactcenter.settings import load_settings
+from contactcenter.web.auth import create_api_token
+from tests.factories import settings_with
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def hub_settings(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Config sections for a HubProcess under load from one loopback address."""
+    base: dict[str, dict[str, Any]] = {
+        # Every test client comes from 127.0.0.1; the per-address limit is for the public.
+        "web": {"rate_limit_per_minute": 1_000_000},
+        "outbox": {"poll_seconds": 0.5},
+    }
+    for name, values in sections.items():
+        base[name] = {**base.get(name, {}), **values}
+    return base
+
+
+async def admin_token(database_url: str, workdir: Path) -> str:
+    """An admin API token written straight into the test database."""
+    settings = settings_with(load_settings(environ={}), http={"secret_key": "test-secret"})
+    hub = Hub.create(settings, database_url)
+    try:
+        async with hub.sessions() as session, session.begin():
+            return await create_api_token(session, "durability", "admin")
+    finally:
+        await hub.close()
+
+
+@dataclass
+class Target:
+    """Where and how to deliver: the hub's base URL, an HTTP session and the token."""
+
+    url: str
+    http: aiohttp.ClientSession
+    token: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    acknowledged: bool  # the hub gave the provider's success answer
+    status: int  # HTTP status, SMTP code, or 0 when the connection failed
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One contact ready to go: `send()` delivers it, and delivers the very same
+    thing again when called again (a provider's retry, a double click)."""
+
+    key: str  # what identifies it in the database (external id, form id, MessageSid, Message-ID)
+    send: Callable[[], Awaitable[Delivery]]
+
+
+# Prepare one contact; `key` is the test's choice, which a channel may replace
+# with the provider's own id (the web form's id is issued by the hub).
+Deliverer = Callable[[Target, str], Awaitable[Prepared]]
+
+
+async def _post(target: Target, path: str, ok: Callable[[int, str], bool], **kwargs: Any) -> Delivery:
+    try:
+        async with target.http.post(target.url + path, **kwargs) as response:
+            text = await response.text()
+            good = ok(response.status, text)
+            return Delivery(good, response.status, "" if good else text[:300])
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return Delivery(False, 0, repr(exc))
+
+
+async def prepare_json(target: Target, key: str) -> Prepared:
+    body = {"external_id": key, "email": f"{key}@load.example.com", "name": "Load Test", "message": f"contact {key}"}
+    headers = {"Authorization": f"Bearer {target.token}"}
+    return Prepared(
+        key, lambda: _post(target, "/api/v1/contacts", lambda status, _: status in (200, 201), json=body, headers=headers)
+    )
+
+
+async def open_form(target: Target) -> tuple[str, str]:
+    """GET /contact like a browser: the CSRF token and the cookie it is bound to."""
+    async with target.http.get(target.url + "/contact") as response:
+        page = await response.text()
+        cookie = response.cookies["cc_csrf"].value if "cc_csrf" in response.cookies else ""
+        status = response.status
+    match = CSRF_FIELD.search(page)
+    if status != 200 or match is None or not cookie:
+        raise aiohttp.ClientError(f"GET /contact answered {status} without a form")
+    return match.group(1), cookie
+
+
+async def prepare_form(target: Target, key: str) -> Prepared:
+    """A person's visit: GET the form (the hub issues its id), then POST it.
+
+    The key becomes the form id from the CSRF token, the idempotency key the
+    hub stores as `form:<id>`. When the GET itself fails, sending reports that
+    failure without posting.
+    """
+    try:
+        token, cookie = await open_form(target)
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        failure = Delivery(False, 0, repr(exc))
+
+        async def failed() -> Delivery:
+            return failure
+
+        return Prepared(f"unissued-{key}", failed)
+    fields = {
+        "name": "Form Load",
+        "email": f"{key}@form.example.com",
+        "subject": f"form {key}",
+        "message": f"form contact {key}",
+        "type": "question",
+        "csrf_token": token,
+    }
+    # The success page carries the ticket reference; an error page never does.
+    return Prepared(
+        token.split(".")[0],
+        lambda: _post(
+            target,
+            "/contact",
+            lambda status, page: status == 200 and 'data-reference="CC-' in page,
+            data=fields,
+            headers={"Cookie": f"cc_csrf={cookie}"},
+        ),
+    )
+
+
+# channel -> how to prepare one contact delivered over the wire. Once merged:
+#   "sms": prepare_sms (a Twilio webhook signed with RequestValidator, MessageSid=key),
+#   "email": prepare_smtp (aiosmtplib to [email] smtp_port, Message-ID=<key@load.example.com>).
+DELIVERERS: dict[str, Deliverer] = {
+    "api": prepare_json,
+    "web": prepare_form,
+}
+
+# channel -> the key of a stored interaction, from its provider id.
+KEY_OF_PROVIDER_ID: dict[str, Callable[[str], str]] = {
+    "api": lambda provider_id: provider_id.removeprefix("ext:"),
+    "web": lambda provider_id: provider_id.removeprefix("form:"),
+}
+
+
+async def stored_keys(database_url: str) -> dict[str, Counter[str]]:
+    """channel -> how many inbound interactions each test key became."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    select(Interaction.channel, Interaction.provider_id).where(Interaction.direction == "inbound")
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    found: dict[str, Counter[str]] = {channel: Counter() for channel in DELIVERERS}
+    for channel, provider_id in rows:
+        key_of = KEY_OF_PROVIDER_ID.get(channel)
+        if key_of is not None and provider_id:
+            found.setdefault(channel, Counter())[key_of(provider_id)] += 1
+    return found
+
+
+@dataclass
+class Tally:
+    """What one test run sent and got back, per channel, for the summary line."""
+
+    sent: Counter[str]
+    acknowledged: dict[str, set[str]]
+    refused: Counter[int]
+
+    @classmethod
+    def new(cls) -> Tally:
+        return cls(sent=Counter(), acknowledged={}, refused=Counter())
+
+    def record(self, channel: str, key: str, delivery: Delivery) -> None:
+        self.sent[channel] += 1
+        if delivery.acknowledged:
+            self.acknowledged.setdefault(channel, set()).add(key)
+        else:
+            self.refused[delivery.status] += 1
+
+
+def check_exactly_once(tally: Tally, stored: dict[str, Counter[str]], label: str) -> str:
+    """Assert acknowledged ⊆ stored, nothing stored twice; return the summary line."""
+    lines = []
+    for channel in sorted(tally.sent):
+        acked = tally.acknowledged.get(channel, set())
+        counts = stored.get(channel, Counter())
+        duplicates = {key: n for key, n in counts.items() if n > 1}
+        lost = acked - set(counts)
+        lines.append(
+            f"{channel}: sent {tally.sent[channel]}, acknowledged {len(acked)}, stored {len(counts)}, "
+            f"duplicates: {len(duplicates)}, lost: {len(lost)}"
+        )
+        assert not duplicates, f"{label} {channel}: stored more than once: {sorted(duplicates)[:10]}"
+        assert not lost, f"{label} {channel}: acknowledged but not stored: {sorted(lost)[:10]}"
+    refused = ", ".join(f"{status or 'no answer'}: {n}" for status, n in sorted(tally.refused.items()))
+    return f"{label}: " + "; ".join(lines) + (f" (refused {refused})" if refused else "")
