@@ -16,6 +16,7 @@ from contactcenter.keys import HUB
 from contactcenter.outbox import OutboxWorker
 from contactcenter.settings import Settings
 from contactcenter.web.api import setup_api
+from contactcenter.web.limits import body_deadline_middleware
 from contactcenter.web.middlewares import error_middleware
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,9 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = True) -> web.Application:
     """The whole hub as one aiohttp app; `workers=False` leaves out background tasks (tests)."""
     hub = hub or Hub.create(settings)
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.http.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, body_deadline_middleware], client_max_size=settings.http.max_body_bytes
+    )
     app[HUB] = hub
     app.cleanup_ctx.append(_database)
     for channel in build_channels(hub):

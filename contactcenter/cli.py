@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from contactcenter.app import create_app
+    from contactcenter.web.limits import server_limits
 
     app = create_app(settings)
     log.info("serving on http://%s:%s (public URL %s)", settings.http.host, settings.http.port, settings.http.public_url)
@@ -81,6 +82,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         shutdown_timeout=15.0,
         print=None,
         access_log=None,
+        **server_limits(settings.http),
     )
     return 0
 

@@ -41,6 +41,9 @@ class HttpSettings:
     secret_key: str
     max_body_bytes: int
     request_timeout: float
+    idle_timeout: float
+    max_header_bytes: int
+    max_headers: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +257,9 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[http] public_url must start with http:// or https://")
     if settings.email.relay_tls not in ("starttls", "tls", "none"):
         raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
+    for key in ("max_body_bytes", "request_timeout", "idle_timeout", "max_header_bytes", "max_headers"):
+        if getattr(settings.http, key) <= 0:
+            raise ConfigError(f"[http] {key} must be greater than 0")
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
 
