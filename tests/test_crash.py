@@ -1,0 +1,121 @@
+"""Crash test: `kill -9` the hub in the middle of a stream of contacts.
+
+Eight clients deliver contacts over every wire channel (JSON intake, web form)
+to a real hub process. Twice, once a share of them has been acknowledged, the
+hub is killed with SIGKILL and started again. A delivery that got no answer is
+delivered again once the hub is back, the same contact with the same key, as
+Twilio, a mail server or an integrating system would. At the end:
+
+- every contact that got a success answer is stored, exactly once;
+- no contact is stored twice, although some were delivered again after being
+  committed by the hub that died before it could answer;
+- each contact opened one ticket and queued exactly one acknowledgement.
+
+CONTACTCENTER_CRASH_CONTACTS sets the size (CI's short form: 240).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from contactcenter.db.models import OutboxMessage, Ticket
+from tests.durability import DELIVERERS, Prepared, Tally, Target, admin_token, check_exactly_once, hub_settings, stored_keys
+from tests.hubprocess import HubProcess
+
+CONTACTS = int(os.environ.get("CONTACTCENTER_CRASH_CONTACTS", "240"))
+CLIENTS = 8
+KILLS = 2
+
+
+class Stream:
+    """Clients delivering contacts while the hub dies and comes back."""
+
+    def __init__(self, hub: HubProcess, target: Target):
+        self.hub = hub
+        self.target = target
+        self.tally = Tally.new()
+        self.numbers = itertools.count()
+        self.up = asyncio.Event()
+        self.up.set()
+        self.interrupted = 0  # deliveries that got no answer because the hub died
+        self.redelivered = 0
+        self.progress = asyncio.Event()  # set on each acknowledgement
+
+    async def client(self) -> None:
+        channels = sorted(DELIVERERS)
+        while (n := next(self.numbers)) < CONTACTS:
+            channel = channels[n % len(channels)]
+            key = f"crash{n}"
+            prepared = await self._prepare(channel, key)
+            while True:
+                delivery = await prepared.send()
+                if delivery.acknowledged:
+                    self.tally.record(channel, prepared.key, delivery)
+                    self.progress.set()
+                    break
+                assert delivery.status == 0, f"{channel} {key}: refused with {delivery.status}: {delivery.detail}"
+                # No answer: the hub is down. Wait until it is back, then deliver the same again.
+                self.interrupted += 1
+                await self._until_up()
+                self.redelivered += 1
+                if prepared.key.startswith("unissued-"):  # the form was never issued: open it again
+                    prepared = await self._prepare(channel, key)
+
+    async def _prepare(self, channel: str, key: str) -> Prepared:
+        while True:
+            prepared = await DELIVERERS[channel](self.target, key)
+            if not prepared.key.startswith("unissued-"):
+                return prepared
+            await self._until_up()
+
+    async def _until_up(self) -> None:
+        await self.up.wait()
+
+    def acknowledged(self) -> int:
+        return sum(len(keys) for keys in self.tally.acknowledged.values())
+
+    async def killer(self) -> None:
+        """SIGKILL the hub each time another share of the contacts is acknowledged."""
+        for k in range(1, KILLS + 1):
+            while self.acknowledged() < CONTACTS * k // (KILLS + 1):
+                self.progress.clear()
+                await asyncio.wait_for(self.progress.wait(), 60)  # a stalled load fails here
+            self.up.clear()
+            await self.hub.kill()
+            await self.hub.start()
+            self.up.set()
+
+
+async def test_kill_9_mid_stream_loses_and_duplicates_nothing(tmp_path: Path, database_url: str, capsys) -> None:
+    token = await admin_token(database_url, tmp_path)
+    hub = HubProcess(tmp_path, database_url, hub_settings())
+    await hub.start()
+    try:
+        timeout = aiohttp.ClientTimeout(total=20)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), timeout=timeout) as http:
+            stream = Stream(hub, Target(hub.url, http, token))
+            await asyncio.wait_for(asyncio.gather(stream.killer(), *(stream.client() for _ in range(CLIENTS))), 240)
+    finally:
+        await hub.kill()
+
+    stored = await stored_keys(database_url)
+    summary = check_exactly_once(stream.tally, stored, f"crash test ({database_url.split('+')[0]}, {KILLS}x kill -9)")
+    with capsys.disabled():
+        print(f"\n{summary}; interrupted {stream.interrupted}, delivered again {stream.redelivered}")
+    assert stream.acknowledged() == CONTACTS
+    assert stream.interrupted > 0, "the hub was never killed with a delivery in flight: the test proved nothing"
+
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        tickets = await connection.scalar(select(func.count()).select_from(Ticket))
+        acknowledgements = await connection.scalar(select(func.count()).select_from(OutboxMessage))
+    await engine.dispose()
+    # Each contact came from its own address, so each opened one ticket and queued one acknowledgement.
+    assert (tickets, acknowledgements) == (CONTACTS, CONTACTS)
