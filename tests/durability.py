@@ -65,11 +65,15 @@ class Target:
     token: str
 
 
+REFERENCE = re.compile(r"CC-[0-9]{6,}")
+
+
 @dataclass(frozen=True)
 class Delivery:
     acknowledged: bool  # the hub gave the provider's success answer
     status: int  # HTTP status, SMTP code, or 0 when the connection failed
-    detail: str = ""
+    detail: str = ""  # the start of the answer, when it was not a success
+    reference: str = ""  # the ticket reference the answer named, if any
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ async def _post(target: Target, path: str, ok: Callable[[int, str], bool], **kwa
         async with target.http.post(target.url + path, **kwargs) as response:
             text = await response.text()
             good = ok(response.status, text)
-            return Delivery(good, response.status, "" if good else text[:300])
+            reference = REFERENCE.search(text)
+            return Delivery(good, response.status, "" if good else text[:300], reference.group(0) if reference else "")
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         return Delivery(False, 0, repr(exc))
 
