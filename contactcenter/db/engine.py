@@ -12,12 +12,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from contactcenter.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# SQLSTATEs that mean the server or the connection went away, not that the
+# query was wrong (PostgreSQL manual, appendix A): class 08 "connection
+# exception" (asyncpg's "connection was closed in the middle of operation" is
+# 08003), admin/crash shutdown, "cannot connect now" while starting, and too
+# many connections.
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
@@ -57,6 +65,23 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is out of reach for now (answer 503 / SMTP 451).
+
+    A failover, a restart or `pg_terminate_backend` surfaces in several
+    shapes, depending on the moment it strikes; a query SQLAlchemy could not
+    even send (closed connection, full pool, refused connect) is one too.
+    """
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated or isinstance(exc.orig, OSError):
+            return True
+        state = getattr(exc.orig, "sqlstate", None) or ""
+        return state.startswith(UNAVAILABLE_SQLSTATES)
+    return isinstance(exc, OSError)  # refused or reset before SQLAlchemy could wrap it
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from contactcenter.contact import InboundContact
+from contactcenter.db.engine import is_unavailable
 from contactcenter.db.models import InboundRecord, format_reference, utcnow
 from contactcenter.errors import TemporaryError
 from contactcenter.hub import Hub
@@ -50,14 +51,9 @@ async def ingest(hub: Hub, contact: InboundContact, *, raw: bytes | None = None)
         except IntegrityError as exc:
             log.info("%s %s: concurrent write, running again", contact.channel, contact.provider_id)
             error = repr(exc)
-        except (OperationalError, InterfaceError) as exc:
-            raise TemporaryError("the database is unavailable") from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise TemporaryError("the database is unavailable") from exc
-            error = repr(exc)
-            break
         except Exception as exc:  # noqa: BLE001 - kept for replay, never lost
+            if is_unavailable(exc):
+                raise TemporaryError("the database is unavailable") from exc
             log.exception("%s %s: ingest failed; kept for replay", contact.channel, contact.provider_id)
             error = repr(exc)
             break

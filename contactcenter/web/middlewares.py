@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from contactcenter.db.engine import is_unavailable
 from contactcenter.errors import InputError, TemporaryError
 from contactcenter.web.pages import render_page
 
@@ -47,7 +48,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status == 413:
             message = "the request body is too large"
         return error_response(request, exc.status, _HTTP_CODES.get(exc.status, "http_error"), message, headers=_kept_headers(exc))
-    except Exception:  # noqa: BLE001 - logged with its traceback, never shown
+    except Exception as exc:  # noqa: BLE001 - logged with its traceback, never shown
+        if is_unavailable(exc):
+            # The database dropped out under a read or a token check: the same
+            # answer as for an ingest, so providers and clients retry.
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.__class__.__name__)
+            return error_response(request, 503, "temporarily_unavailable", "the database is unavailable", headers={"Retry-After": "5"})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(request, 500, "internal_error", "something went wrong on our side; it has been logged")
 
