@@ -2,18 +2,22 @@
 
 The heart is the table of *deliverers*: one small async function per way a
 contact reaches the hub over the wire (JSON intake, the web form, and, once
-those channels are merged, Twilio SMS and SMTP). Each delivers one contact
-identified by a key the test chose, and says whether the hub acknowledged it
-the way that provider understands (2xx, SMTP 250). `stored_keys` reads back
+those channels are merged, Twilio SMS and SMTP). Each prepares one contact
+for a key the test chose and returns a `send()` that delivers it, the very
+same way each time it is called (a provider's retry), and says whether the
+hub acknowledged it the way that provider understands (2xx, SMTP 250). `stored_keys` reads back
 from the database which keys became interactions, so a test can compare
 "acknowledged" with "stored exactly once" for every channel in one place.
 
-Adding a channel is one entry in `DELIVERERS` plus one line in `KEY_OF_PROVIDER_ID`.
+Adding a channel is one line in `DELIVERERS` (`prepare_sms` and
+`prepare_smtp` are written against the DESIGN.md contract and wait there).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import tomllib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,8 +33,13 @@ from contactcenter.hub import Hub
 from contactcenter.settings import load_settings
 from contactcenter.web.auth import create_api_token
 from tests.factories import settings_with
+from tests.hubprocess import HubProcess, free_port
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+TWILIO_TOKEN = "durability-twilio-token"
+TWILIO_ACCOUNT = "AC" + "d" * 32
+OUR_NUMBER = "+14155550000"
+MAILBOX = "support@example.com"
 
 
 def hub_settings(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -39,6 +48,9 @@ def hub_settings(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
         # Every test client comes from 127.0.0.1; the per-address limit is for the public.
         "web": {"rate_limit_per_minute": 1_000_000},
         "outbox": {"poll_seconds": 0.5},
+        # Used once the Twilio and email channels are merged: signatures and the SMTP receiver.
+        "twilio": {"auth_token": TWILIO_TOKEN, "account_sid": TWILIO_ACCOUNT, "phone_number": OUR_NUMBER},
+        "email": {"smtp_port": free_port()},
     }
     for name, values in sections.items():
         base[name] = {**base.get(name, {}), **values}
@@ -63,6 +75,13 @@ class Target:
     url: str
     http: aiohttp.ClientSession
     token: str
+    smtp_port: int = 0
+
+    @classmethod
+    def of(cls, hub: HubProcess, http: aiohttp.ClientSession, token: str) -> Target:
+        with hub.config.open("rb") as f:
+            config = tomllib.load(f)
+        return cls(hub.url, http, token, config.get("email", {}).get("smtp_port", 0))
 
 
 REFERENCE = re.compile(r"CC-[0-9]{6,}")
@@ -158,9 +177,57 @@ async def prepare_form(target: Target, key: str) -> Prepared:
     )
 
 
-# channel -> how to prepare one contact delivered over the wire. Once merged:
-#   "sms": prepare_sms (a Twilio webhook signed with RequestValidator, MessageSid=key),
-#   "email": prepare_smtp (aiosmtplib to [email] smtp_port, Message-ID=<key@load.example.com>).
+async def prepare_sms(target: Target, key: str) -> Prepared:
+    """Twilio's inbound-SMS webhook, signed as Twilio signs it; the MessageSid is the key."""
+    from twilio.request_validator import RequestValidator
+
+    sid = "SM" + hashlib.md5(key.encode()).hexdigest()
+    number = int(hashlib.md5(key.encode()).hexdigest()[:8], 16) % 8_000_000 + 2_000_000
+    params = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": TWILIO_ACCOUNT,
+        "From": f"+1206{number}",
+        "To": OUR_NUMBER,
+        "Body": f"sms {key}",
+        "NumMedia": "0",
+    }
+    path = "/webhooks/twilio/sms"
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(target.url + path, params)
+    return Prepared(
+        sid, lambda: _post(target, path, lambda status, _: status == 200, data=params, headers={"X-Twilio-Signature": signature})
+    )
+
+
+async def prepare_smtp(target: Target, key: str) -> Prepared:
+    """One mail to the hub's SMTP receiver; 250 after DATA is the acknowledgement."""
+    from email.message import EmailMessage
+
+    import aiosmtplib
+
+    message = EmailMessage()
+    message["From"] = f"{key}@mail.example.com"
+    message["To"] = MAILBOX
+    message["Subject"] = f"mail {key}"
+    message["Message-ID"] = f"<{key}@load.example.com>"
+    message.set_content(f"mail contact {key}\n")
+
+    async def send() -> Delivery:
+        try:
+            await aiosmtplib.send(message, hostname="127.0.0.1", port=target.smtp_port, timeout=20)
+        except aiosmtplib.SMTPResponseException as exc:
+            return Delivery(False, exc.code, exc.message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return Delivery(False, 0, repr(exc))
+        return Delivery(True, 250)
+
+    return Prepared(key, send)
+
+
+# channel -> how to prepare one contact delivered over the wire. When the
+# Twilio and email channels are merged, add one line each:
+#   "sms": prepare_sms,
+#   "email": prepare_smtp,
 DELIVERERS: dict[str, Deliverer] = {
     "api": prepare_json,
     "web": prepare_form,
@@ -170,6 +237,8 @@ DELIVERERS: dict[str, Deliverer] = {
 KEY_OF_PROVIDER_ID: dict[str, Callable[[str], str]] = {
     "api": lambda provider_id: provider_id.removeprefix("ext:"),
     "web": lambda provider_id: provider_id.removeprefix("form:"),
+    "sms": lambda provider_id: provider_id,
+    "email": lambda provider_id: provider_id.strip("<>").removesuffix("@load.example.com"),
 }
 
 

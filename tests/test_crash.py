@@ -100,7 +100,7 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(tmp_path: Path, da
     try:
         timeout = aiohttp.ClientTimeout(total=20)
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), timeout=timeout) as http:
-            stream = Stream(hub, Target(hub.url, http, token))
+            stream = Stream(hub, Target.of(hub, http, token))
             await asyncio.wait_for(asyncio.gather(stream.killer(), *(stream.client() for _ in range(CLIENTS))), 240)
     finally:
         await hub.kill()

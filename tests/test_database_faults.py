@@ -94,7 +94,7 @@ async def test_connections_killed_under_load(tmp_path: Path, database_url: str, 
     token = await admin_token(database_url, tmp_path)
     async with HubProcess(tmp_path, database_url, hub_settings()) as hub:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=30)) as http:
-            load = Load(Target(hub.url, http, token))
+            load = Load(Target.of(hub, http, token))
             database = make_url(database_url).database
             await asyncio.wait_for(asyncio.gather(load.saboteur(database), *(load.client() for _ in range(CLIENTS))), 240)
             # Recovered by itself: the health check answers without anyone restarting anything.

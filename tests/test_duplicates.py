@@ -27,7 +27,7 @@ async def test_every_contact_delivered_twice_concurrently_is_one_interaction(tmp
     tally = Tally.new()
     async with HubProcess(tmp_path, database_url, hub_settings()) as hub:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
-            target = Target(hub.url, http, token)
+            target = Target.of(hub, http, token)
             prepared = [
                 (channel, await deliver(target, f"dup{channel}{i}"))
                 for channel, deliver in sorted(DELIVERERS.items())
