@@ -71,6 +71,8 @@ MIX = {"sms": 0.30, "voice": 0.10, "web": 0.20, "api": 0.20, "email": 0.20}
 PROFILES: dict[str, dict[str, Any]] = {
     # For the test suite: proves the machinery works, measures nothing.
     "smoke": {"setups": [("sqlite", 1)], "clients": 4, "max_seconds": 2, "sweep": [0.5], "sweep_seconds": 2},
+    # Only the maximum rate (closed loop), for comparing settings A/B in one session.
+    "max": {"setups": [("sqlite", 1)], "clients": 16, "max_seconds": 10, "sweep": [], "sweep_seconds": 0},
     # One configuration, short windows: a smoke test of the whole machine.
     "quick": {"setups": [("sqlite", 1)], "clients": 16, "max_seconds": 12, "sweep": [0.25, 0.5, 1.0], "sweep_seconds": 6},
     "full": {
