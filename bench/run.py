@@ -373,6 +373,7 @@ class Setup:
         self.sink: Any = None
 
     async def start(self) -> list[Hub]:
+        from tests.durability import admin_token
         from tests.hubprocess import HubProcess, free_port
 
         if self.db == "sqlite":
@@ -384,7 +385,7 @@ class Setup:
             await _pg_admin(f'CREATE DATABASE "{self.pg_name}"')
             self.database_url = f"{PG_SERVER}/{self.pg_name}"
         await _migrate(self.database_url)
-        self.token = await _create_token(self.database_url)
+        self.token = await admin_token(self.database_url)
         self.sink = _start_mail_sink()
         result = []
         for i in range(self.processes):
@@ -448,23 +449,6 @@ async def _migrate(url: str) -> None:
     engine = create_async_engine(url)
     await upgrade(engine)
     await engine.dispose()
-
-
-async def _create_token(url: str) -> str:
-    import dataclasses
-
-    from contactcenter.hub import Hub as CoreHub
-    from contactcenter.settings import load_settings
-    from contactcenter.web.auth import create_api_token
-
-    settings = load_settings(environ={})
-    settings = dataclasses.replace(settings, http=dataclasses.replace(settings.http, secret_key="bench"))
-    hub = CoreHub.create(settings, url)
-    try:
-        async with hub.sessions() as session, session.begin():
-            return await create_api_token(session, "bench", "admin")
-    finally:
-        await hub.close()
 
 
 def _start_mail_sink() -> Any:

@@ -21,7 +21,6 @@ import tomllib
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -57,8 +56,8 @@ def hub_settings(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return base
 
 
-async def admin_token(database_url: str, workdir: Path) -> str:
-    """An admin API token written straight into the test database."""
+async def admin_token(database_url: str) -> str:
+    """An admin API token written straight into the database (tests, bench)."""
     settings = settings_with(load_settings(environ={}), http={"secret_key": "test-secret"})
     hub = Hub.create(settings, database_url)
     try:

@@ -94,7 +94,7 @@ class Stream:
 
 
 async def test_kill_9_mid_stream_loses_and_duplicates_nothing(tmp_path: Path, database_url: str, capsys) -> None:
-    token = await admin_token(database_url, tmp_path)
+    token = await admin_token(database_url)
     hub = HubProcess(tmp_path, database_url, hub_settings())
     await hub.start()
     try:

@@ -91,7 +91,7 @@ class Load:
 async def test_connections_killed_under_load(tmp_path: Path, database_url: str, capsys) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only: SQLite has no connections to kill")
-    token = await admin_token(database_url, tmp_path)
+    token = await admin_token(database_url)
     async with HubProcess(tmp_path, database_url, hub_settings()) as hub:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), timeout=aiohttp.ClientTimeout(total=30)) as http:
             load = Load(Target.of(hub, http, token))

@@ -23,7 +23,7 @@ COPIES = 2
 
 
 async def test_every_contact_delivered_twice_concurrently_is_one_interaction(tmp_path: Path, database_url: str, capsys) -> None:
-    token = await admin_token(database_url, tmp_path)
+    token = await admin_token(database_url)
     tally = Tally.new()
     async with HubProcess(tmp_path, database_url, hub_settings()) as hub:
         async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:

@@ -51,7 +51,7 @@ async def _seed(url: str, headers: dict[str, str]) -> None:
 
 
 async def test_fuzz_every_operation(tmp_path: Path, database_url: str) -> None:
-    token = await admin_token(database_url, tmp_path)
+    token = await admin_token(database_url)
     headers = {"Authorization": f"Bearer {token}"}
     async with HubProcess(tmp_path, database_url, hub_settings()) as hub:
         await _seed(hub.url, headers)
@@ -123,7 +123,7 @@ async def _assert_no_partial_records(database_url: str, created: set[int]) -> No
 @pytest.mark.parametrize("path", ["/api/v1/contacts", "/api/v1/tickets/1/replies"])
 async def test_garbage_bodies_get_json_4xx(tmp_path: Path, database_url: str, path: str) -> None:
     """Bodies no schema describes: wrong media types, broken encodings, deep nesting."""
-    token = await admin_token(database_url, tmp_path)
+    token = await admin_token(database_url)
     headers = {"Authorization": f"Bearer {token}"}
     bodies = [
         (b"\xff\xfe\x00garbage", "application/json"),
@@ -145,3 +145,18 @@ async def test_garbage_bodies_get_json_4xx(tmp_path: Path, database_url: str, pa
                 assert response.content_type == "application/json", text
                 assert "Traceback" not in text
     await _assert_no_partial_records(database_url, set())
+
+
+async def test_garbage_query_parameters_get_json_4xx(tmp_path: Path, database_url: str) -> None:
+    """What the fuzzer found once: a NUL in a search reached PostgreSQL and gave 500."""
+    token = await admin_token(database_url)
+    headers = {"Authorization": f"Bearer {token}"}
+    queries = ["phone=Q%00x", "email=a%00@example.com", "q=%00", "q=%ED%A0%80", "limit=%C2%B2", "after_id=99999999999999"]
+    async with HubProcess(tmp_path, database_url, hub_settings()) as hub, aiohttp.ClientSession(headers=headers) as session:
+        for query in queries:
+            async with session.get(f"{hub.url}/api/v1/customers?{query}") as response:
+                text = await response.text()
+                assert response.status in (200, 400), (query, response.status, text)
+                assert response.content_type == "application/json" and "Traceback" not in text
+        async with session.get(f"{hub.url}/api/v1/tickets?queue=%00&status=new") as response:
+            assert response.status == 400

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.sqlite_only  # the limits sit in front of the database
 
 @pytest.fixture
 async def hub(tmp_path: Path, database_url: str):
-    token = await admin_token(database_url, tmp_path)
+    token = await admin_token(database_url)
     async with HubProcess(tmp_path, database_url, hub_settings(http=LIMITS)) as process:
         process.token = token  # type: ignore[attr-defined]
         yield process

@@ -43,13 +43,13 @@ async def handle_customer_search(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     limit, after = _page(request)
     query = select(Customer).where(Customer.merged_into_id.is_(None), Customer.id > after)
-    if email := request.query.get("email"):
+    if email := _query(request, "email"):
         value = normalize_email(email) or email.strip().lower()
         query = query.where(Customer.id.in_(select(ContactPoint.customer_id).where(ContactPoint.kind == "email", ContactPoint.value == value)))
-    if phone := request.query.get("phone"):
+    if phone := _query(request, "phone"):
         value = normalize_phone(phone, hub.settings.identity.default_region) or phone.strip()
         query = query.where(Customer.id.in_(select(ContactPoint.customer_id).where(ContactPoint.kind == "phone", ContactPoint.value == value)))
-    if text := request.query.get("q", "").strip():
+    if text := _query(request, "q").strip():
         pattern = f"%{_escape_like(text.lower())}%"
         query = query.where(
             or_(
@@ -94,18 +94,18 @@ async def handle_ticket_list(request: web.Request) -> web.Response:
     await require(request, "agent")
     limit, after = _page(request)
     query = select(Ticket).where(Ticket.id > after)
-    if customer_id := request.query.get("customer_id"):
+    if customer_id := _query(request, "customer_id"):
         wanted = _int(customer_id, "customer_id")
         # Beyond the largest key no customer exists; the database must not see the number.
         query = query.where(Ticket.customer_id == wanted if wanted <= queries.MAX_ID else false())
-    if status := request.query.get("status"):
+    if status := _query(request, "status"):
         statuses = status.split(",")
         if not set(statuses) <= set(TICKET_STATUSES):
             raise InputError(f"status must be among {', '.join(TICKET_STATUSES)}", fields={"status": "unknown status"})
         query = query.where(Ticket.status.in_(statuses))
     async with request.app[HUB].sessions() as session:
         names = await queries.queue_names(session)
-        if queue := request.query.get("queue"):
+        if queue := _query(request, "queue"):
             ids = [i for i, n in names.items() if n == queue] or ([int(queue)] if queue.isdigit() else [-1])
             query = query.where(Ticket.queue_id.in_(ids))
         tickets = list(await session.scalars(query.order_by(Ticket.id).limit(limit)))
@@ -158,6 +158,14 @@ async def read_json_object(request: web.Request) -> dict:
     if not isinstance(body, dict):
         raise InputError("the body must be a JSON object", code="malformed_json")
     return body
+
+
+def _query(request: web.Request, name: str) -> str:
+    """A query parameter, refused when it holds what no database column can (NUL, surrogates)."""
+    value = request.query.get(name, "")
+    if not is_text(value):
+        raise InputError(f"{name} contains characters that are not allowed", fields={name: "not text"})
+    return value
 
 
 def _page(request: web.Request) -> tuple[int, int]:
