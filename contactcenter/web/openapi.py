@@ -6,6 +6,9 @@ description people read should say what each answer means. Integrators
 generate clients from it; the fuzz test (tests/test_fuzz_api.py) drives every
 operation it names against a real hub and checks the answers against it, and
 tests/test_openapi.py checks that every `/api/` route the app serves is here.
+The served document lists only the operations whose routes the app serves, so
+the contract's routes built on other branches (`_CONTRACT_PATHS`) appear as
+soon as they are merged; tighten their loose descriptions then.
 """
 
 from __future__ import annotations
@@ -401,7 +404,72 @@ _PATHS: dict[str, Any] = {
 }
 
 
-def openapi_document(public_url: str) -> dict[str, Any]:
+def _contract_operation(operation_id: str, summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An operation of DESIGN.md §5 built on another branch: described loosely
+    (any JSON object on success, the contract's error shape otherwise) until
+    its handler's answers are written down here exactly."""
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "responses": {
+            "2XX": _json({"type": "object"}, "done"),
+            "4XX": _error("refused; the message says why"),
+            "503": _error("the database is unavailable for a moment; try again (see Retry-After)"),
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    return operation
+
+
+_ID_PARAMETER = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
+# Described now, served once the branches that build them are merged; the
+# document lists an operation only when the hub serves its route.
+_CONTRACT_PATHS: dict[str, Any] = {
+    "/api/v1/customers/{id}/merge": {
+        "parameters": _ID_PARAMETER,
+        "post": _contract_operation(
+            "mergeCustomer",
+            "Merge another customer record into this one",
+            {"type": "object", "required": ["from_customer_id"], "properties": {"from_customer_id": {"type": "integer"}}},
+        ),
+    },
+    "/api/v1/merge-suggestions": {"get": _contract_operation("listMergeSuggestions", "Open merge suggestions")},
+    "/api/v1/queues": {"get": _contract_operation("listQueues", "Queues with waiting counts, oldest wait, SLA at risk")},
+    "/api/v1/agents": {"get": _contract_operation("listAgents", "Agents with presence and load")},
+    "/api/v1/agents/{id}/presence": {
+        "parameters": _ID_PARAMETER,
+        "put": _contract_operation(
+            "setAgentPresence",
+            "Set an agent's presence",
+            {
+                "type": "object",
+                "required": ["presence"],
+                "properties": {"presence": {"enum": ["available", "busy", "away", "offline"]}},
+            },
+        ),
+    },
+    "/api/v1/tickets/{id}/transfer": {
+        "parameters": _ID_PARAMETER,
+        "post": _contract_operation(
+            "transferTicket",
+            "Move a ticket to a queue or an agent",
+            {"type": "object", "properties": {"queue": {"type": "string"}, "agent_id": {"type": "integer"}}},
+        ),
+    },
+}
+
+
+def openapi_document(public_url: str, served: set[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """The document; with `served` ((path, method) pairs), only operations the hub serves."""
+    paths = {**_CONTRACT_PATHS, **_PATHS}
+    if served is not None:
+        paths = {
+            path: {key: value for key, value in item.items() if key == "parameters" or (path, key) in served}
+            for path, item in paths.items()
+        }
+        paths = {path: item for path, item in paths.items() if set(item) - {"parameters"}}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -413,7 +481,7 @@ def openapi_document(public_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": public_url}],
         "security": [{"bearer": []}],
-        "paths": _PATHS,
+        "paths": paths,
         "components": {
             "schemas": _SCHEMAS,
             "securitySchemes": {
@@ -427,6 +495,15 @@ def openapi_document(public_url: str) -> dict[str, Any]:
     }
 
 
+def served_operations(app: web.Application) -> set[tuple[str, str]]:
+    """(path, method) of every route the app serves, in OpenAPI's spelling."""
+    return {
+        (route.resource.canonical, route.method.lower())
+        for route in app.router.routes()
+        if route.resource is not None and route.method not in ("HEAD", "*")
+    }
+
+
 async def handle_openapi(request: web.Request) -> web.Response:
     """Unauthenticated on purpose: it describes the API, it holds no data."""
-    return web.json_response(openapi_document(request.app[HUB].settings.http.public_url))
+    return web.json_response(openapi_document(request.app[HUB].settings.http.public_url, served_operations(request.app)))
