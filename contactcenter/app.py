@@ -17,6 +17,7 @@ from contactcenter.outbox import OutboxWorker
 from contactcenter.settings import Settings
 from contactcenter.web.api import setup_api
 from contactcenter.web.middlewares import error_middleware
+from contactcenter.web.workspace import setup_workspace
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         if channel.can_send:
             hub.channels[channel.kind] = channel
     setup_api(app)
+    setup_workspace(app)
     if workers:
         app.cleanup_ctx.append(_outbox_worker)
     return app

@@ -127,6 +127,15 @@ class IdentitySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkspaceSettings:
+    session_hours: float
+    login_attempts_per_address: int
+    login_attempts_per_account: int
+    login_window_minutes: float
+    board_refresh_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
     http: HttpSettings
@@ -138,6 +147,7 @@ class Settings:
     imap: ImapSettings
     twilio: TwilioSettings
     identity: IdentitySettings
+    workspace: WorkspaceSettings
     # Where the file came from, for messages; not a key.
     source: str = field(default="", compare=False)
 
@@ -278,6 +288,14 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[http] public_url must start with http:// or https://")
     if settings.email.relay_tls not in ("starttls", "tls", "none"):
         raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
+    if settings.workspace.session_hours <= 0:
+        raise ConfigError("[workspace] session_hours must be more than 0")
+    if settings.workspace.login_attempts_per_address < 1 or settings.workspace.login_attempts_per_account < 1:
+        raise ConfigError("[workspace] login_attempts_per_address and login_attempts_per_account must be at least 1")
+    if settings.workspace.login_window_minutes <= 0:
+        raise ConfigError("[workspace] login_window_minutes must be more than 0")
+    if settings.workspace.board_refresh_seconds < 1:
+        raise ConfigError("[workspace] board_refresh_seconds must be at least 1")
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
     names = [m.name for m in settings.imap.mailboxes]
