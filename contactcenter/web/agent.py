@@ -8,7 +8,6 @@ the page shows the text, and the HTML only inside a sandboxed frame.
 
 from __future__ import annotations
 
-import html
 import logging
 
 from aiohttp import web
@@ -155,7 +154,7 @@ def email_document(body_html: str) -> str:
     """
     return (
         "<!doctype html><html><head><meta charset=\"utf-8\">"
-        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{html.escape(EMAIL_FRAME_CSP)}\">"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{EMAIL_FRAME_CSP}\">"
         "<style>body{font:14px/1.45 system-ui,sans-serif;margin:8px;color:#1d2330;word-wrap:break-word}"
         "img{max-width:100%}</style></head><body>"
         f"{body_html}</body></html>"
