@@ -65,7 +65,10 @@ async def queue_board(session: AsyncSession, now: datetime) -> Board:
     A ticket counts as breached when the SLA timer said so, or when its first
     response is overdue and no timer has caught up yet.
     """
-    overdue = and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now)
+    # `is_not(None)` keeps the expression out of SQL's NULL logic, so `~breached` stays true/false.
+    overdue = and_(
+        Ticket.first_responded_at.is_(None), Ticket.first_response_due_at.is_not(None), Ticket.first_response_due_at < now
+    )
     breached = or_(Ticket.sla_state == "breached", overdue)
     waiting = Ticket.status.in_(WAITING_STATUSES)
     result = await session.execute(
