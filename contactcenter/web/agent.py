@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
 from contactcenter.actions import TICKET_STATUSES, do_add_note, do_reply, do_set_status
 from contactcenter.db import queries
@@ -73,16 +75,11 @@ async def handle_ticket(request: web.Request) -> web.Response:
 
 
 async def handle_reply(request: web.Request) -> web.Response:
-    person = await require_person(request, "agent")
+    person, form = await _posted_form(request)
     hub = request.app[HUB]
-    form = await request.post()
-    check_form(request, form)
     text = str(form.get("text", "")).strip()
-    if not text:
-        return await _ticket_page(request, person, status=400, reply_error="Write a reply first.", reply_text=text)
-    if len(text) > hub.settings.web.max_message_chars:
-        message = f"The reply is longer than {hub.settings.web.max_message_chars} characters."
-        return await _ticket_page(request, person, status=400, reply_error=message, reply_text=text)
+    if problem := _text_problem(text, "reply", hub.settings.web.max_message_chars):
+        return await _ticket_page(request, person, status=400, reply_error=problem, reply_text=text)
     try:
         async with hub.sessions() as session, session.begin():
             ticket = await queries.get_ticket(session, request.match_info["reference"])
@@ -97,14 +94,11 @@ async def handle_reply(request: web.Request) -> web.Response:
 
 
 async def handle_note(request: web.Request) -> web.Response:
-    person = await require_person(request, "agent")
+    person, form = await _posted_form(request)
     hub = request.app[HUB]
-    form = await request.post()
-    check_form(request, form)
     text = str(form.get("text", "")).strip()
-    if not text or len(text) > hub.settings.web.max_message_chars:
-        message = "Write a note first." if not text else "The note is too long."
-        return await _ticket_page(request, person, status=400, note_error=message, note_text=text)
+    if problem := _text_problem(text, "note", hub.settings.web.max_message_chars):
+        return await _ticket_page(request, person, status=400, note_error=problem, note_text=text)
     async with hub.sessions() as session, session.begin():
         ticket = await queries.get_ticket(session, request.match_info["reference"])
         _, events = do_add_note(session, ticket, text, author_agent_id=person.id)
@@ -113,10 +107,8 @@ async def handle_note(request: web.Request) -> web.Response:
 
 
 async def handle_status(request: web.Request) -> web.Response:
-    person = await require_person(request, "agent")
+    person, form = await _posted_form(request)
     hub = request.app[HUB]
-    form = await request.post()
-    check_form(request, form)
     status = str(form.get("status", ""))
     if status not in TICKET_STATUSES or status == "new":
         return await _ticket_page(request, person, status=400, status_error="Choose open, pending, resolved or closed.")
@@ -125,6 +117,22 @@ async def handle_status(request: web.Request) -> web.Response:
         events: list[Event] = do_set_status(session, ticket, status, actor=person.principal.actor)
     hub.bus.publish_all(events)
     return see_other(f"/agent/tickets/{ticket.reference}?done=status")
+
+
+async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str | bytes | FileField]]:
+    """The signed-in agent and their form, once its CSRF token checks out."""
+    person = await require_person(request, "agent")
+    form = await request.post()
+    check_form(request, form)
+    return person, form
+
+
+def _text_problem(text: str, what: str, limit: int) -> str:
+    if not text:
+        return f"Write a {what} first."
+    if len(text) > limit:
+        return f"The {what} is longer than {limit} characters."
+    return ""
 
 
 async def _ticket_page(request: web.Request, person: Person, *, status: int = 200, **values: object) -> web.Response:

@@ -9,7 +9,14 @@ from html.parser import HTMLParser
 from sqlalchemy import select
 
 from contactcenter.contact import ChannelKind
-from contactcenter.db.models import AuditEvent, ContactPoint, Interaction, OutboxMessage, Ticket, utcnow
+from contactcenter.db.models import (
+    AuditEvent,
+    ContactPoint,
+    Interaction,
+    OutboxMessage,
+    Ticket,
+    utcnow,
+)
 from contactcenter.pipeline.route import get_or_create_queue
 from contactcenter.pipeline.run import ingest
 from tests.factories import ALICE_PHONE, make_inbound
@@ -63,7 +70,7 @@ async def test_sla_badges_show_in_the_inbox(client, hub):
     at_risk = await new_ticket(hub, "b@example.com", sla_state="at_risk", first_response_due_at=now + timedelta(minutes=9))
     await sign_in(client)
     page = await (await client.get("/agent")).text()
-    rows = dict(re.findall(r'<tr data-reference="(CC-\d{6})">(.*?)</tr>', page, re.S))
+    rows = dict(re.findall(r'<tr data-reference="(CC-\d{6})">(.*?)</tr>', page, re.DOTALL))
     assert "SLA breached" in rows[breached] and "late" in rows[breached]
     assert "SLA at risk" in rows[at_risk] and "reply in 8m" in rows[at_risk]
 

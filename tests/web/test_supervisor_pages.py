@@ -7,8 +7,8 @@ import json
 import re
 from datetime import timedelta
 
-from contactcenter.db.models import Ticket, utcnow
 from contactcenter.contact import ChannelKind
+from contactcenter.db.models import Ticket, utcnow
 from contactcenter.pipeline.run import ingest
 from tests.factories import make_inbound
 from tests.web.workspace_helpers import add_agent, sign_in
@@ -71,7 +71,7 @@ async def test_the_board_counts_waiting_oldest_risk_breaches_and_presence(client
     await sign_in(client, email="sam@example.com")
     response = await client.get("/supervisor")
     page = await response.text()
-    row = re.search(r'<tr data-queue="\d+">\s*<th scope="row">general</th>(.*?)</tr>', page, re.S).group(1)
+    row = re.search(r'<tr data-queue="\d+">\s*<th scope="row">general</th>(.*?)</tr>', page, re.DOTALL).group(1)
     cells = dict(re.findall(r'data-field="(\w+)">([^<]*)<', row))
     assert cells == {"waiting": "2", "oldest_wait_seconds": "2h 01m", "at_risk": "1", "breached": "1", "active": "3"}
     assert '<span data-presence-count="available">1</span>' in page and '<span data-presence-count="away">1</span>' in page
@@ -99,7 +99,7 @@ async def test_the_report_counts_per_day_and_channel_with_the_median_first_respo
     page = await (await client.get("/supervisor/reports")).text()
     assert '<span id="median-first-response">20m</span>' in page
     today = utcnow().date().isoformat()
-    row = re.search(rf'<tr data-day="{today}">(.*?)</tr>', page, re.S).group(1)
+    row = re.search(rf'<tr data-day="{today}">(.*?)</tr>', page, re.DOTALL).group(1)
     assert '<td class="num" data-created="api">2</td>' in row
     assert '<td class="num" data-resolved="api">1</td>' in row
     assert "<strong data-created-total>2</strong>" in row
