@@ -84,7 +84,7 @@ async def queue_board(session: AsyncSession, now: datetime) -> Board:
         .group_by(Ticket.queue_id)
     )
     stats = {row[0]: row[1:] for row in result}
-    queues = [(q.id, q.name) for q in await session.scalars(select(Queue).order_by(Queue.name))]
+    queues: list[tuple[int | None, str]] = [(q.id, q.name) for q in await session.scalars(select(Queue).order_by(Queue.name))]
     if None in stats:
         queues.append((None, "(no queue)"))
     rows = []
@@ -146,12 +146,13 @@ async def daily_report(session: AsyncSession, now: datetime, days: int = 14) -> 
             Ticket.created_at >= start, Ticket.first_responded_at.is_not(None)
         )
     )
-    waits = [(_aware(answered) - _aware(opened)).total_seconds() for opened, answered in pairs]
+    waits = [(_aware(answered) - _aware(opened)).total_seconds() for opened, answered in pairs if answered is not None]
     return Report(rows, channels, statistics.median(waits) if waits else None, len(waits))
 
 
 async def _per_day(session: AsyncSession, column: Any, start: datetime) -> dict[tuple[date, str], int]:
-    if session.bind.dialect.name == "postgresql":
+    day: Any
+    if session.get_bind().dialect.name == "postgresql":
         # Days are UTC days, whatever the database session's time zone.
         day = cast(func.timezone("UTC", column), Date)
     else:

@@ -119,7 +119,7 @@ async def handle_status(request: web.Request) -> web.Response:
     return see_other(f"/agent/tickets/{ticket.reference}?done=status")
 
 
-async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str | bytes | FileField]]:
+async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str | bytes | bytearray | FileField]]:
     """The signed-in agent and their form, once its CSRF token checks out."""
     person = await require_person(request, "agent")
     form = await request.post()

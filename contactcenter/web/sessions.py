@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -147,9 +148,9 @@ def set_csrf_cookie(request: web.Request, response: web.StreamResponse, cookies:
         )
 
 
-def check_form(request: web.Request, form: dict | object) -> None:
+def check_form(request: web.Request, form: Mapping[str, object]) -> None:
     """Refuse a post whose CSRF token does not match this browser's cookie."""
-    token = str(form.get("csrf_token", ""))  # type: ignore[attr-defined]
+    token = str(form.get("csrf_token", ""))
     cookie = request.cookies.get(csrf.COOKIE_NAME, "")
     if csrf.check_token(request.app[HUB].secret_key, token, cookie) is None:
         raise ForbiddenError("This form has expired or did not come from this site. Reload the page and try again.", code="csrf")
