@@ -16,7 +16,7 @@ from multidict import MultiDictProxy
 
 from contactcenter.actions import TICKET_STATUSES, do_add_note, do_reply, do_set_status
 from contactcenter.db import queries
-from contactcenter.db.inbox import ACTIVE_STATUSES, inbox, ticket_view
+from contactcenter.db.inbox import ACTIVE_STATUSES, INBOX_LIMIT, inbox, ticket_view
 from contactcenter.db.models import format_reference, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
@@ -65,6 +65,7 @@ async def handle_inbox(request: web.Request) -> web.Response:
         statuses=STATUS_FILTERS,
         queue=queue,
         queues=sorted(names.values()),
+        limit=INBOX_LIMIT,
         now=utcnow(),
     )
 

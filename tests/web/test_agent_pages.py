@@ -12,6 +12,7 @@ from contactcenter.contact import ChannelKind
 from contactcenter.db.models import (
     AuditEvent,
     ContactPoint,
+    Customer,
     Interaction,
     OutboxMessage,
     Ticket,
@@ -217,3 +218,20 @@ async def test_hostile_email_content_never_becomes_live_markup(client, hub):
     assert "default-src 'none'" in frame["srcdoc"]
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+
+
+async def test_a_reply_to_a_customer_without_any_address_is_refused(client, hub):
+    await add_agent(hub)
+    async with hub.sessions() as session, session.begin():
+        customer = Customer(name="Walk-in")
+        session.add(customer)
+        await session.flush()
+        ticket = Ticket(customer_id=customer.id, channel="voice", subject="Came to the desk")
+        session.add(ticket)
+    await sign_in(client)
+    token = await form_token(client, f"/agent/tickets/{ticket.reference}")
+    response = await client.post(f"/agent/tickets/{ticket.reference}/reply", data={"text": "Hello", "csrf_token": token})
+    assert response.status == 409
+    assert "no email address or phone number to reply to" in await response.text()
+    async with hub.sessions() as session:
+        assert list(await session.scalars(select(OutboxMessage))) == []

@@ -168,3 +168,10 @@ async def test_pages_carry_a_strict_content_security_policy(client, hub):
     assert "script-src 'self'" in policy and "object-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+async def test_the_start_page_leads_people_to_their_workspace_and_customers_to_the_form(client, hub):
+    assert (await client.get("/", allow_redirects=False)).headers["Location"] == "/contact"
+    await add_agent(hub, email="sam@example.com", role="supervisor")
+    await sign_in(client, email="sam@example.com")
+    assert (await client.get("/", allow_redirects=False)).headers["Location"] == "/supervisor"
