@@ -58,9 +58,69 @@ class TicketSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueSettings:
+    skills: list[str]
+    sla_policy: str
+    calendar: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConditions:
+    """What a contact must look like for a rule to apply; a list means "any of"."""
+
+    channel: list[str] = field(default_factory=list)
+    address: list[str] = field(default_factory=list)
+    ivr: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    tier: list[str] = field(default_factory=list)
+    segment: list[str] = field(default_factory=list)
+    type: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleActions:
+    queue: str = ""
+    priority: str = ""
+    type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRule:
+    name: str
+    when: RuleConditions
+    then: RuleActions
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingSettings:
     default_queue: str
     channel_queues: dict[str, str]
+    queues: dict[str, QueueSettings] = field(default_factory=dict)
+    rules: list[RoutingRule] = field(default_factory=list)
+    default_capacity: dict[str, int] = field(default_factory=dict)
+    assign_interval_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    first_response_hours: dict[str, float]
+    resolution_hours: dict[str, float]
+    at_risk_ratio: float
+    breach_raise_priority: bool
+    breach_move_to_queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSettings:
+    check_seconds: float
+    policies: dict[str, SlaPolicy]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSettings:
+    timezone: str
+    hours: dict[str, list[str]]
+    holidays: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +172,8 @@ class Settings:
     email: EmailSettings
     twilio: TwilioSettings
     identity: IdentitySettings
+    sla: SlaSettings
+    calendars: dict[str, CalendarSettings]
     # Where the file came from, for messages; not a key.
     source: str = field(default="", compare=False)
 
@@ -254,10 +316,13 @@ def _check(settings: Settings) -> None:
         raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
+    from contactcenter.routing import check_routing_settings  # it reads these dataclasses
+
+    check_routing_settings(settings)
 
 
 # Tables whose keys are names chosen by the operator rather than fixed settings.
-_OPEN_TABLES = {"email.addresses", "routing.channel_queues"}
+_OPEN_TABLES = {"email.addresses", "routing.channel_queues", "routing.queues", "routing.default_capacity", "sla.policies", "calendars"}
 
 
 def _is_open_table(name: str) -> bool:
