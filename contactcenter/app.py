@@ -16,6 +16,7 @@ from contactcenter.keys import HUB
 from contactcenter.outbox import OutboxWorker
 from contactcenter.settings import Settings
 from contactcenter.web.api import setup_api
+from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.middlewares import error_middleware
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         if channel.can_send:
             hub.channels[channel.kind] = channel
     setup_api(app)
+    # Queue sync, routing API; with workers, the assigner and the SLA timer.
+    setup_routing(app, workers=workers)
     if workers:
         app.cleanup_ctx.append(_outbox_worker)
     return app

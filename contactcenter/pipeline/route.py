@@ -70,3 +70,18 @@ async def get_or_create_queue(session: AsyncSession, name: str, settings: Settin
         session.add(queue)
         await session.flush()
     return queue
+
+
+async def sync_queues(session: AsyncSession, settings: Settings) -> None:
+    """Write the configured queues' skills, policy and calendar to their rows.
+
+    Run at start-up; queues no longer configured keep their rows, since tickets
+    still point at them.
+    """
+    existing = {q.name: q for q in await session.scalars(select(Queue))}
+    for name, configured in settings.routing.queues.items():
+        queue = existing.get(name)
+        if queue is None:
+            queue = Queue(name=name)
+            session.add(queue)
+        queue.skills, queue.sla_policy, queue.calendar = list(configured.skills), configured.sla_policy, configured.calendar
