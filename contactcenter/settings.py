@@ -215,6 +215,9 @@ def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
     """
     for key, value in override.items():
         name = f"{where}.{key}" if where else key
+        if where in _NAMED_TABLES:
+            base[key] = value  # a calendar or policy is added, or replaced whole, by name
+            continue
         if key not in base:
             raise ConfigError(f"unknown configuration key [{_section(name)}] {_key(name)}")
         if isinstance(value, dict) and isinstance(base[key], dict) and not _is_open_table(name):
@@ -322,7 +325,9 @@ def _check(settings: Settings) -> None:
 
 
 # Tables whose keys are names chosen by the operator rather than fixed settings.
-_OPEN_TABLES = {"email.addresses", "routing.channel_queues", "routing.queues", "routing.default_capacity", "sla.policies", "calendars"}
+_OPEN_TABLES = {"email.addresses", "routing.channel_queues", "routing.queues", "routing.default_capacity"}
+# Tables of named definitions an operator adds to; the documented ones stay.
+_NAMED_TABLES = {"sla.policies", "calendars"}
 
 
 def _is_open_table(name: str) -> bool:
