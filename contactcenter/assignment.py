@@ -143,9 +143,12 @@ async def _assign_in(session: AsyncSession, settings: Settings, batch: int, now:
             .execution_options(populate_existing=True)
         )
     )
-    contended = len(locked) < len(wanted)
     # Loads counted again now the agent rows are ours: nobody else can add to them.
     fresh = {s.id: s for s in await _slots(session, settings, locked)}
+    # Agents held elsewhere, or loads that changed since the first look (which
+    # chose the tickets), mean another round may leave work this one can place.
+    before = {s.id: s.load for s in slots}
+    contended = len(locked) < len(wanted) or any(before.get(i) != s.load for i, s in fresh.items())
     previous = await previous_agents(session, tickets)
     assigned = []
     for ticket in tickets:
