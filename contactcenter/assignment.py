@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.actions import audit
 from contactcenter.db.models import Agent, Interaction, Queue, Ticket, utcnow
 from contactcenter.errors import ConflictError
-from contactcenter.events import Event
+from contactcenter.events import Event, run_periodically
 from contactcenter.hub import Hub
 from contactcenter.settings import Settings
 
@@ -325,29 +325,13 @@ class Assigner:
 
     def __init__(self, hub: Hub):
         self.hub = hub
-        self._wakeup = asyncio.Event()
 
     async def run(self) -> None:
-        async with self.hub.bus.subscribe() as events:
-            watcher = asyncio.create_task(self._watch(events))
-            try:
-                while True:
-                    self._wakeup.clear()
-                    try:
-                        placed = await assign_waiting(self.hub)
-                        if placed:
-                            log.info("assigner: placed %d tickets", placed)
-                    except Exception:  # noqa: BLE001 - the assigner must outlive a database hiccup
-                        log.exception("assigner: round failed; trying again shortly")
-                    try:
-                        await asyncio.wait_for(self._wakeup.wait(), self.hub.settings.routing.assign_interval_seconds)
-                    except TimeoutError:
-                        pass
-            finally:
-                watcher.cancel()
+        await run_periodically(
+            self.hub.bus, self.assign, every=self.hub.settings.routing.assign_interval_seconds, wake_on=TRIGGERS, name="assigner"
+        )
 
-    async def _watch(self, events: asyncio.Queue[Event]) -> None:
-        while True:
-            event = await events.get()
-            if event.kind in TRIGGERS:
-                self._wakeup.set()
+    async def assign(self) -> None:
+        placed = await assign_waiting(self.hub)
+        if placed:
+            log.info("assigner: placed %d tickets", placed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -60,7 +61,7 @@ def parse_calendar(config: CalendarSettings) -> BusinessCalendar:
         if name not in WEEKDAYS:
             raise ValueError(f"hours: unknown weekday {name!r} (use {', '.join(WEEKDAYS)})")
         parsed = sorted(_parse_range(text, name) for text in ranges)
-        for (_, end), (start, _) in zip(parsed, parsed[1:]):
+        for (_, end), (start, _) in pairwise(parsed):
             if start < end:
                 raise ValueError(f"hours.{name}: ranges overlap")
         hours[WEEKDAYS.index(name)] = tuple(parsed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,3 +53,33 @@ class EventBus:
             yield queue
         finally:
             self._subscribers.discard(queue)
+
+
+async def run_periodically(
+    bus: EventBus, work: Callable[[], Awaitable[object]], *, every: float, wake_on: frozenset[str] = frozenset(), name: str
+) -> None:
+    """Call `work` now and then every `every` seconds, or sooner when an event of
+    a kind in `wake_on` is published, until cancelled. A failing call is logged
+    and tried again next time: a background worker outlives a database hiccup."""
+    wakeup = asyncio.Event()
+
+    async def watch(events: asyncio.Queue[Event]) -> None:
+        while True:
+            if (await events.get()).kind in wake_on:
+                wakeup.set()
+
+    async with bus.subscribe() as events:
+        watcher = asyncio.create_task(watch(events))
+        try:
+            while True:
+                wakeup.clear()
+                try:
+                    await work()
+                except Exception:  # noqa: BLE001 - logged; the next round may succeed
+                    log.exception("%s: round failed; trying again shortly", name)
+                try:
+                    await asyncio.wait_for(wakeup.wait(), every)
+                except TimeoutError:
+                    pass
+        finally:
+            watcher.cancel()

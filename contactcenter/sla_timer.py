@@ -10,7 +10,6 @@ locked with SKIP LOCKED, so several hub processes never apply a policy twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.actions import audit
 from contactcenter.assignment import WORKING_STATUSES, do_transfer
 from contactcenter.db.models import Queue, Ticket, utcnow
-from contactcenter.events import Event
+from contactcenter.events import Event, run_periodically
 from contactcenter.hub import Hub
 from contactcenter.pipeline.route import get_or_create_queue
 from contactcenter.routing import PRIORITY_NAMES, raised
@@ -117,9 +116,4 @@ class SlaTimer:
         self.hub = hub
 
     async def run(self) -> None:
-        while True:
-            try:
-                await check_sla(self.hub)
-            except Exception:  # noqa: BLE001 - the timer must outlive a database hiccup
-                log.exception("sla timer: pass failed; trying again next time")
-            await asyncio.sleep(self.hub.settings.sla.check_seconds)
+        await run_periodically(self.hub.bus, lambda: check_sla(self.hub), every=self.hub.settings.sla.check_seconds, name="sla timer")
