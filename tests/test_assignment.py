@@ -173,3 +173,16 @@ async def test_away_and_busy_agents_get_no_new_work(routing_hub):
     assert await assign_waiting(hub) == 0
     async with hub.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Ticket).where(Ticket.assignee_id.is_not(None))) == 0
+
+
+def test_among_equally_loaded_agents_the_longest_idle_is_chosen():
+    from datetime import UTC, datetime
+
+    from contactcenter.assignment import AgentSlot, choose_agent
+
+    recent = AgentSlot(1, {}, {"email": 3}, {"email": 1}, datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+    idle = AgentSlot(2, {}, {"email": 3}, {"email": 1}, datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    never = AgentSlot(3, {}, {"email": 3}, {"email": 1, "sms": 1}, None)  # idle longest, but more in hand
+    assert choose_agent("email", [], [recent, idle, never], previous=None) is idle
+    assert choose_agent("email", [], [recent, idle, never], previous=1) is recent
+    assert choose_agent("sms", [], [recent, idle, never], previous=None) is None

@@ -36,6 +36,11 @@ name = "complaints first"
 when = { type = ["complaint"] }
 then = { priority = "high" }
 
+[[routing.rules]]
+name = "VIP customers first"
+when = { tier = ["VIP"] }
+then = { priority = "urgent" }
+
 [sla.policies.us]
 first_response_hours = { normal = 4, high = 2 }
 resolution_hours = { normal = 16 }
@@ -115,3 +120,14 @@ async def test_a_priority_without_a_target_gets_no_due_time(make_hub):
     ticket, _ = await route(hub, make_inbound(channel=ChannelKind.VOICE, metadata={"ivr_choice": "1"}, ticket_type=TicketType.COMPLAINT))
     assert ticket.priority == PRIORITIES["high"]
     assert ticket.first_response_due_at is not None and ticket.resolution_due_at is None
+
+
+async def test_an_integrators_tier_hint_counts_only_where_the_record_has_none(make_hub):
+    hub = await make_hub()
+    vip_hint = {"tier": "VIP"}
+    hinted, _ = await route(hub, make_inbound(channel=ChannelKind.API, customer_hints=vip_hint))
+    assert hinted.priority == PRIORITIES["urgent"]
+    # The record's own tier wins over a hint, and only the token-guarded JSON intake may hint.
+    recorded, _ = await route(hub, make_inbound(channel=ChannelKind.API, customer_hints=vip_hint), tier="standard")
+    from_form, _ = await route(hub, make_inbound(channel=ChannelKind.WEB, customer_hints=vip_hint))
+    assert (recorded.priority, from_form.priority) == (PRIORITIES["normal"], PRIORITIES["normal"])
