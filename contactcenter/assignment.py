@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
@@ -113,10 +113,11 @@ async def _assign_in(session: AsyncSession, settings: Settings, batch: int, now:
     queues = {q.id: q for q in await session.scalars(select(Queue))}
     agents = list(await session.scalars(_available_agents()))
     slots = await _slots(session, settings, agents)
+    channels = _channels_with_room(slots)
     placeable = [
         and_(Ticket.queue_id == queue.id, Ticket.channel == channel)
         for queue in queues.values()
-        for channel in _channels_with_room(slots)
+        for channel in channels
         if any(s.has_skills(queue.skills) and s.has_room(channel) for s in slots)
     ]
     if not placeable:
@@ -132,7 +133,7 @@ async def _assign_in(session: AsyncSession, settings: Settings, batch: int, now:
         held = await session.scalar(select(func.count()).select_from(waiting.subquery()))
         return RoundResult([], bool(held))
 
-    wanted = {s.id for s in slots if any(s.has_skills(queues[t.queue_id].skills) for t in tickets if t.queue_id in queues)}
+    wanted = {s.id for s in slots if any(s.has_skills(queues[t.queue_id].skills) for t in tickets)}
     locked = list(
         await session.scalars(
             _available_agents()
@@ -152,8 +153,8 @@ async def _assign_in(session: AsyncSession, settings: Settings, batch: int, now:
     previous = await previous_agents(session, tickets)
     assigned = []
     for ticket in tickets:
-        queue = queues.get(ticket.queue_id)
-        slot = choose_agent(ticket.channel, queue.skills if queue else [], list(fresh.values()), previous.get(ticket.id))
+        required = queues[ticket.queue_id].skills
+        slot = choose_agent(ticket.channel, required, list(fresh.values()), previous.get(ticket.id))
         if slot is None:
             continue
         slot.load[ticket.channel] = slot.load.get(ticket.channel, 0) + 1
@@ -170,11 +171,11 @@ def _channels_with_room(slots: list[AgentSlot]) -> set[str]:
     return {channel for s in slots for channel, count in s.capacity.items() if count > 0}
 
 
-def _available_agents():
+def _available_agents() -> Select[tuple[Agent]]:
     return select(Agent).where(Agent.active.is_(True), Agent.presence == "available")
 
 
-def _waiting():
+def _waiting() -> Select[tuple[Ticket]]:
     return select(Ticket).where(
         Ticket.status.in_(WORKING_STATUSES), Ticket.assignee_id.is_(None), Ticket.queue_id.is_not(None)
     )

@@ -1,41 +1,35 @@
 """Routing over HTTP: live queues and agents, presence, transfers (DESIGN.md §5);
-and the routing workers' place in the app (queue sync, assigner, SLA timer)."""
+and the start-up sync of configured queues into the database."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.assignment import Assigner, do_transfer
+from contactcenter.assignment import do_transfer
 from contactcenter.db import queries
 from contactcenter.db.models import Agent, Queue, utcnow
 from contactcenter.errors import ForbiddenError, InputError
-from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.live_state import agent_states, queue_states
 from contactcenter.pipeline.route import sync_queues
 from contactcenter.presence import do_set_presence
-from contactcenter.sla_timer import SlaTimer
 from contactcenter.web.api import read_json_object
 from contactcenter.web.auth import require
 from contactcenter.web.serialize import ticket_json
 
 
-def setup_routing(app: web.Application, *, workers: bool) -> None:
+def setup_routing(app: web.Application) -> None:
     app.router.add_get("/api/v1/queues", handle_queues)
     app.router.add_get("/api/v1/agents", handle_agents)
     app.router.add_put("/api/v1/agents/{id:\\d+}/presence", handle_presence)
     app.router.add_post("/api/v1/tickets/{id}/transfer", handle_transfer)
+    # After the database is ready (app.py adds that first), before any request.
     app.cleanup_ctx.append(_sync_queues)
-    if workers:
-        app.cleanup_ctx.append(_worker("assigner", lambda hub: Assigner(hub).run()))
-        app.cleanup_ctx.append(_worker("sla-timer", lambda hub: SlaTimer(hub).run()))
 
 
 async def handle_queues(request: web.Request) -> web.Response:
@@ -117,14 +111,3 @@ async def _sync_queues(app: web.Application) -> AsyncIterator[None]:
         async with hub.sessions() as session, session.begin():
             await sync_queues(session, hub.settings)
     yield
-
-
-def _worker(name: str, make: Callable[[Hub], Awaitable[None]]) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def run(app: web.Application) -> AsyncIterator[None]:
-        task: asyncio.Task = asyncio.create_task(make(app[HUB]), name=name)
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return run
