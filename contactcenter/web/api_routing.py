@@ -81,7 +81,8 @@ async def handle_transfer(request: web.Request) -> web.Response:
         raise InputError("'agent_id' must be a whole number", fields={"agent_id": "must be a whole number"})
     async with hub.sessions() as session, session.begin():
         ticket = await queries.get_ticket(session, request.match_info["id"])
-        if not principal.has_role("supervisor") and ticket.assignee_id != principal.agent_id:
+        mine = principal.agent_id is not None and ticket.assignee_id == principal.agent_id
+        if not (mine or principal.has_role("supervisor")):
             raise ForbiddenError("agents transfer only the tickets assigned to them")
         queue = await _find_queue(session, queue_key) if queue_key is not None else None
         agent = await session.get(Agent, agent_id) if agent_id is not None else None

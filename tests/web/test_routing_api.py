@@ -100,9 +100,11 @@ async def test_transfer_to_a_queue_and_to_an_agent_is_audited(api, routing_hub):
     body = await moved.json()
     assert (body["queue"], body["assignee_id"]) == ("technical", None)
 
-    # No longer the agent's ticket: only a supervisor may move it now.
+    # No longer the agent's ticket (nobody's): only a supervisor may move it now.
     again = await api.post(f"/api/v1/tickets/{ticket.id}/transfer", json={"agent_id": specialist.id}, headers=mine)
     assert again.status == 403
+    unattached = await bearer(hub, "agent")  # an agent-role token that is no agent's
+    assert (await api.post(f"/api/v1/tickets/{ticket.id}/transfer", json={"agent_id": agent.id}, headers=unattached)).status == 403
     supervisor = await bearer(hub, "supervisor")
     given = await api.post(f"/api/v1/tickets/{ticket.id}/transfer", json={"agent_id": specialist.id}, headers=supervisor)
     assert given.status == 200 and (await given.json())["assignee_id"] == specialist.id
