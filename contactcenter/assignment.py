@@ -133,7 +133,9 @@ async def _assign_in(session: AsyncSession, settings: Settings, batch: int, now:
         held = await session.scalar(select(func.count()).select_from(waiting.subquery()))
         return RoundResult([], bool(held))
 
-    wanted = {s.id for s in slots if any(s.has_skills(queues[t.queue_id].skills) for t in tickets)}
+    # Every locked ticket has a queue (`_waiting` asks for one).
+    required = {t.id: list(queues[t.queue_id].skills) for t in tickets if t.queue_id is not None}
+    wanted = {s.id for s in slots if any(s.has_skills(skills) for skills in required.values())}
     locked = list(
         await session.scalars(
             _available_agents()
@@ -153,8 +155,7 @@ async def _assign_in(session: AsyncSession, settings: Settings, batch: int, now:
     previous = await previous_agents(session, tickets)
     assigned = []
     for ticket in tickets:
-        required = queues[ticket.queue_id].skills
-        slot = choose_agent(ticket.channel, required, list(fresh.values()), previous.get(ticket.id))
+        slot = choose_agent(ticket.channel, required[ticket.id], list(fresh.values()), previous.get(ticket.id))
         if slot is None:
             continue
         slot.load[ticket.channel] = slot.load.get(ticket.channel, 0) + 1
@@ -171,11 +172,11 @@ def _channels_with_room(slots: list[AgentSlot]) -> set[str]:
     return {channel for s in slots for channel, count in s.capacity.items() if count > 0}
 
 
-def _available_agents() -> Select[tuple[Agent]]:
+def _available_agents() -> Select[Agent]:
     return select(Agent).where(Agent.active.is_(True), Agent.presence == "available")
 
 
-def _waiting() -> Select[tuple[Ticket]]:
+def _waiting() -> Select[Ticket]:
     return select(Ticket).where(
         Ticket.status.in_(WORKING_STATUSES), Ticket.assignee_id.is_(None), Ticket.queue_id.is_not(None)
     )
@@ -205,7 +206,8 @@ async def agent_loads(session: AsyncSession, agent_ids: list[int]) -> dict[int, 
             .group_by(Ticket.assignee_id, Ticket.channel)
         )
         for agent_id, channel, count in rows:
-            loads[agent_id][channel] = count
+            if agent_id is not None:  # always, given the filter; said for the type checker
+                loads[agent_id][channel] = count
     return loads
 
 

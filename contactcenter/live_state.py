@@ -39,7 +39,7 @@ async def queue_states(session: AsyncSession, now: datetime) -> list[dict[str, A
         .where(Ticket.status.in_(UNRESOLVED), Ticket.sla_state.in_((AT_RISK, BREACHED)))
         .group_by(Ticket.queue_id, Ticket.sla_state)
     ):
-        sla[queue_id][state] = count
+        sla[queue_id or 0][state] = count
     agents = list(await session.scalars(select(Agent).where(Agent.active.is_(True))))
     states = []
     for queue in queues:
