@@ -185,3 +185,20 @@ async def test_the_served_app_assigns_new_work_by_itself(aiohttp_client, routing
             break
         await asyncio.sleep(0.02)
     assert (ticket["assignee_id"], ticket["status"]) == (agent.id, "open")
+
+
+async def test_start_up_writes_the_configured_queues(aiohttp_client, tmp_path, monkeypatch, database_url):
+    from contactcenter.db.models import Queue
+    from contactcenter.hub import Hub
+    from tests.routing_factories import routing_settings
+
+    monkeypatch.chdir(tmp_path)
+    hub = Hub.create(routing_settings(tmp_path), database_url)
+    async with hub.sessions() as session, session.begin():
+        session.add(Queue(name="billing", skills=["accounts"], sla_policy="", calendar=""))  # as configured before
+        session.add(Queue(name="retired", skills=[]))  # no longer configured: kept, tickets may point at it
+    client = await aiohttp_client(create_app(hub.settings, hub, workers=False))
+    headers = await bearer(hub, "agent")
+    queues = {q["name"]: q for q in (await (await client.get("/api/v1/queues", headers=headers)).json())["items"]}
+    assert set(queues) == {"billing", "general", "retired", "technical"}
+    assert (queues["billing"]["skills"], queues["billing"]["sla_policy"], queues["billing"]["calendar"]) == (["billing"], "standard", "always")
