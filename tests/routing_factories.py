@@ -38,6 +38,19 @@ sla_policy = "standard"
 calendar = "always"
 """
 
+# The documented default's priority rules, for configs that replace the rule list.
+PRIORITY_RULES = """
+[[routing.rules]]
+name = "complaints first"
+when = { type = ["complaint"] }
+then = { priority = "high" }
+
+[[routing.rules]]
+name = "VIP customers first"
+when = { tier = ["VIP"] }
+then = { priority = "urgent" }
+"""
+
 
 def routing_settings(tmp_path: Path, extra: str = "") -> Settings:
     """Settings from a real TOML file, so the start-up checks run on it."""

@@ -10,7 +10,7 @@ import pytest
 from contactcenter.errors import ConfigError
 from contactcenter.routing import PRIORITIES, RoutingFacts, choose_route, contains_phrase
 from tests.hubprocess import ROOT
-from tests.routing_factories import routing_settings
+from tests.routing_factories import PRIORITY_RULES, routing_settings
 
 RULES = """
 [email.addresses]
@@ -31,17 +31,7 @@ then = { queue = "technical" }
 name = "enterprise technical issues are high"
 when = { segment = ["enterprise"], type = ["incident"] }
 then = { priority = "high" }
-
-[[routing.rules]]
-name = "complaints first"
-when = { type = ["complaint"] }
-then = { priority = "high" }
-
-[[routing.rules]]
-name = "VIP customers first"
-when = { tier = ["VIP"] }
-then = { priority = "urgent" }
-"""
+""" + PRIORITY_RULES
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from contactcenter.pipeline.context import IngestContext
 from contactcenter.pipeline.route import route_ticket
 from contactcenter.routing import PRIORITIES
 from tests.factories import make_inbound
-from tests.routing_factories import prepare_queues, routing_settings
+from tests.routing_factories import PRIORITY_RULES, prepare_queues, routing_settings
 
 NEW_YORK = """
 [routing.queues.support_us]
@@ -31,16 +31,6 @@ name = "outages are incidents"
 when = { keywords = ["outage", "down"] }
 then = { type = "incident", queue = "support_us" }
 
-[[routing.rules]]
-name = "complaints first"
-when = { type = ["complaint"] }
-then = { priority = "high" }
-
-[[routing.rules]]
-name = "VIP customers first"
-when = { tier = ["VIP"] }
-then = { priority = "urgent" }
-
 [sla.policies.us]
 first_response_hours = { normal = 4, high = 2 }
 resolution_hours = { normal = 16 }
@@ -52,7 +42,7 @@ breach_move_to_queue = ""
 timezone = "America/New_York"
 hours = { mon = ["09:00-17:00"], tue = ["09:00-17:00"], wed = ["09:00-17:00"], thu = ["09:00-17:00"], fri = ["09:00-17:00"] }
 holidays = [%s]
-"""
+""" + PRIORITY_RULES
 FRIDAY_EVENING = datetime(2026, 11, 20, 23, 30, tzinfo=UTC)  # 18:30 in New York
 
 
