@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,8 @@ from contactcenter.hub import Hub
 from contactcenter.routing import PRIORITIES
 from contactcenter.sla_timer import check_sla
 from contactcenter.web.auth import create_api_token
-from tests.routing_factories import make_agent, prepare_queues, routing_settings
+from tests.factories import settings_with
+from tests.routing_factories import make_agent, make_ticket, prepare_queues, routing_settings
 
 TIGHT = """
 [routing.queues.escalations]
@@ -141,3 +143,20 @@ async def test_clocks_stop_while_pending_and_due_times_move_on_after(api, sla_hu
     # The calendar is open all hours, so two hours paused is two hours later.
     assert abs(ticket.first_response_due_at - (due + timedelta(hours=2))) < timedelta(seconds=5)
     assert (ticket.sla_paused_at, ticket.sla_resumed_at, ticket.sla_state) == (None, None, "ok")
+
+
+async def test_the_served_apps_timer_marks_breaches_by_itself(aiohttp_client, sla_hub):
+    hub = sla_hub
+    hub.settings = settings_with(hub.settings, sla={"check_seconds": 0.05})
+    async with hub.sessions() as session, session.begin():
+        ticket = await make_ticket(session, age_minutes=90)
+        ticket.first_response_due_at = utcnow() - timedelta(minutes=30)
+        token = await create_api_token(session, "tests", "agent")
+    client = await aiohttp_client(create_app(hub.settings, hub))  # with its workers
+    deadline = time.monotonic() + 10
+    while True:
+        queues = {q["name"]: q for q in (await (await client.get("/api/v1/queues", headers={"Authorization": f"Bearer {token}"})).json())["items"]}
+        if queues["escalations"]["breached"] or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.02)
+    assert (queues["escalations"]["breached"], queues["general"]["breached"]) == (1, 0)

@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from contactcenter.app import create_app
-from contactcenter.db.models import AuditEvent, Ticket
+from contactcenter.db.models import AuditEvent, Queue, Ticket
+from contactcenter.hub import Hub
 from contactcenter.web.auth import create_api_token
-from tests.routing_factories import make_agent, make_ticket, routing_hub  # noqa: F401 - fixture
+from tests.routing_factories import make_agent, make_ticket, routing_hub, routing_settings  # noqa: F401 - fixture
 
 
 @pytest.fixture
@@ -188,10 +189,6 @@ async def test_the_served_app_assigns_new_work_by_itself(aiohttp_client, routing
 
 
 async def test_start_up_writes_the_configured_queues(aiohttp_client, tmp_path, monkeypatch, database_url):
-    from contactcenter.db.models import Queue
-    from contactcenter.hub import Hub
-    from tests.routing_factories import routing_settings
-
     monkeypatch.chdir(tmp_path)
     hub = Hub.create(routing_settings(tmp_path), database_url)
     async with hub.sessions() as session, session.begin():
