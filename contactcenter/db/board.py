@@ -1,7 +1,8 @@
 """Numbers for the supervisor's pages: the live queue board and the daily report.
 
-`queue_board` is the one place the board's numbers come from, so it can be
-swapped for the routing module's live queue state when that exists.
+`queue_board` is the one place the board's numbers come from. Its queue rows
+are the routing module's live state (`live_state.queue_states`, the same
+numbers as GET /api/v1/queues), so the board and the API never disagree.
 """
 
 from __future__ import annotations
@@ -12,25 +13,24 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, func, or_, select
+from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.db.models import Agent, Queue, Ticket
-
-PRESENCES = ("available", "busy", "away", "offline")
-WAITING_STATUSES = ("new", "open")  # the ball is in our court
-ACTIVE_STATUSES = ("new", "open", "pending")
+from contactcenter.db.models import Agent, Ticket
+from contactcenter.live_state import UNRESOLVED, queue_states
+from contactcenter.presence import PRESENCES
 
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
-    queue_id: int | None
+    queue_id: int
     name: str
-    waiting: int
+    waiting: int  # new or open, not yet given to an agent
     oldest_wait_seconds: int | None
     at_risk: int
     breached: int
-    active: int
+    agents_available: int  # agents with the queue's skills
+    agents_busy: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,46 +60,24 @@ class Board:
 
 
 async def queue_board(session: AsyncSession, now: datetime) -> Board:
-    """Per queue: waiting tickets, the oldest wait, SLA at risk and breached; agents by presence.
-
-    A ticket counts as breached when the SLA timer said so, or when its first
-    response is overdue and no timer has caught up yet.
-    """
-    # `is_not(None)` keeps the expression out of SQL's NULL logic, so `~breached` stays true/false.
-    overdue = and_(
-        Ticket.first_responded_at.is_(None), Ticket.first_response_due_at.is_not(None), Ticket.first_response_due_at < now
-    )
-    breached = or_(Ticket.sla_state == "breached", overdue)
-    waiting = Ticket.status.in_(WAITING_STATUSES)
-    result = await session.execute(
-        select(
-            Ticket.queue_id,
-            func.sum(case((waiting, 1), else_=0)),
-            func.min(case((waiting, Ticket.created_at), else_=None)),
-            func.sum(case((and_(Ticket.sla_state == "at_risk", ~breached), 1), else_=0)),
-            func.sum(case((breached, 1), else_=0)),
-            func.count(),
+    """Per queue: waiting tickets, the oldest wait, SLA at risk and breached; agents by presence."""
+    queues = [
+        QueueRow(
+            queue_id=q["id"],
+            name=q["name"],
+            waiting=q["waiting"],
+            oldest_wait_seconds=q["oldest_wait_seconds"] if q["waiting"] else None,
+            at_risk=q["at_risk"],
+            breached=q["breached"],
+            agents_available=q["agents_available"],
+            agents_busy=q["agents_busy"],
         )
-        .where(Ticket.status.in_(ACTIVE_STATUSES))
-        .group_by(Ticket.queue_id)
-    )
-    stats = {row[0]: row[1:] for row in result}
-    queues: list[tuple[int | None, str]] = [(q.id, q.name) for q in await session.scalars(select(Queue).order_by(Queue.name))]
-    if None in stats:
-        queues.append((None, "(no queue)"))
-    rows = []
-    for queue_id, name in queues:
-        waiting_count, oldest, at_risk, breached_count, active = stats.get(queue_id, (0, None, 0, 0, 0))
-        oldest_wait = None
-        if oldest is not None:
-            oldest = _aware(oldest)
-            oldest_wait = max(0, int((now - oldest).total_seconds()))
-        rows.append(QueueRow(queue_id, name, int(waiting_count or 0), oldest_wait, int(at_risk or 0), int(breached_count or 0), int(active or 0)))
-
+        for q in await queue_states(session, now)
+    ]
     load = dict(
         (await session.execute(
             select(Ticket.assignee_id, func.count())
-            .where(Ticket.assignee_id.is_not(None), Ticket.status.in_(ACTIVE_STATUSES))
+            .where(Ticket.assignee_id.is_not(None), Ticket.status.in_(UNRESOLVED))
             .group_by(Ticket.assignee_id)
         )).all()
     )
@@ -110,7 +88,7 @@ async def queue_board(session: AsyncSession, now: datetime) -> Board:
     counts = {p: 0 for p in PRESENCES}
     for agent in agents:
         counts[agent.presence] = counts.get(agent.presence, 0) + 1
-    return Board(at=now, queues=rows, agents=agents, presence_counts=counts)
+    return Board(at=now, queues=queues, agents=agents, presence_counts=counts)
 
 
 @dataclass(frozen=True, slots=True)

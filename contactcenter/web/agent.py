@@ -21,7 +21,8 @@ from contactcenter.db.models import format_reference, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.keys import HUB
-from contactcenter.web.sessions import Person, check_form, private_page, require_person, see_other
+from contactcenter.presence import do_set_presence
+from contactcenter.web.sessions import Person, check_form, private_page, require_person, safe_next, see_other
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def setup_agent_pages(app: web.Application) -> None:
     app.router.add_post("/agent/tickets/{reference}/reply", handle_reply)
     app.router.add_post("/agent/tickets/{reference}/note", handle_note)
     app.router.add_post("/agent/tickets/{reference}/status", handle_status)
+    app.router.add_post("/agent/presence", handle_presence)
 
 
 async def handle_inbox(request: web.Request) -> web.Response:
@@ -118,6 +120,16 @@ async def handle_status(request: web.Request) -> web.Response:
         events: list[Event] = do_set_status(session, ticket, status, actor=person.principal.actor)
     hub.bus.publish_all(events)
     return see_other(f"/agent/tickets/{ticket.reference}?done=status")
+
+
+async def handle_presence(request: web.Request) -> web.Response:
+    """The agent says whether they can take work; routing gives work only to the available."""
+    person, form = await _posted_form(request)
+    hub = request.app[HUB]
+    async with hub.sessions() as session, session.begin():
+        _, events = await do_set_presence(session, person.id, str(form.get("presence", "")), actor=person.principal.actor)
+    hub.bus.publish_all(events)
+    return see_other(safe_next(str(form.get("next", "/agent"))))
 
 
 async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str | bytes | bytearray | FileField]]:

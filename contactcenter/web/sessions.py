@@ -35,6 +35,7 @@ class Person:
     name: str
     email: str
     role: str
+    presence: str
 
     @property
     def principal(self) -> Principal:
@@ -76,7 +77,7 @@ async def current_person(request: web.Request) -> Person | None:
         agent = await session.get(Agent, parsed[0])
     if agent is None or not agent.active or not agent.password_hash or not signature_matches(hub.secret_key, value, agent):
         return None
-    return Person(id=agent.id, name=agent.name, email=agent.email, role=agent.role)
+    return Person(id=agent.id, name=agent.name, email=agent.email, role=agent.role, presence=agent.presence)
 
 
 async def require_person(request: web.Request, role: str) -> Person:

@@ -43,16 +43,17 @@
     var queueRows = data.queues.map(function (q) {
       sums.waiting += q.waiting; sums.at_risk += q.at_risk; sums.breached += q.breached;
       var tr = document.createElement("tr");
-      tr.setAttribute("data-queue", q.queue_id === null ? "none" : String(q.queue_id));
+      tr.setAttribute("data-queue", String(q.queue_id));
       tr.appendChild(cell("th", q.name));
       tr.appendChild(cell("td", String(q.waiting), "num", "waiting"));
       tr.appendChild(cell("td", duration(q.oldest_wait_seconds), "num", "oldest_wait_seconds"));
       tr.appendChild(cell("td", String(q.at_risk), "num" + (q.at_risk ? " warm" : ""), "at_risk"));
       tr.appendChild(cell("td", String(q.breached), "num" + (q.breached ? " hot" : ""), "breached"));
-      tr.appendChild(cell("td", String(q.active), "num", "active"));
+      tr.appendChild(cell("td", String(q.agents_available), "num", "agents_available"));
+      tr.appendChild(cell("td", String(q.agents_busy), "num", "agents_busy"));
       return tr;
     });
-    fill(document.getElementById("queue-rows"), queueRows, "No queues yet.", 6);
+    fill(document.getElementById("queue-rows"), queueRows, "No queues yet.", 7);
     var agentRows = data.agents.map(function (a) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-agent", String(a.id));

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from contactcenter.contact import ChannelKind
 from contactcenter.db.models import (
+    Agent,
     AuditEvent,
     ContactPoint,
     Customer,
@@ -235,3 +236,21 @@ async def test_a_reply_to_a_customer_without_any_address_is_refused(client, hub)
     assert "no email address or phone number to reply to" in await response.text()
     async with hub.sessions() as session:
         assert list(await session.scalars(select(OutboxMessage))) == []
+
+
+async def test_an_agent_sets_their_presence_from_any_page(client, hub):
+    agent_id = await add_agent(hub, presence="available")
+    reference = await new_ticket(hub, "alice@example.com")
+    await sign_in(client)
+    token = await form_token(client, f"/agent/tickets/{reference}")
+    response = await client.post(
+        "/agent/presence", data={"presence": "away", "next": f"/agent/tickets/{reference}", "csrf_token": token}, allow_redirects=False
+    )
+    assert response.status == 303 and response.headers["Location"] == f"/agent/tickets/{reference}"
+    async with hub.sessions() as session:
+        agent = await session.get(Agent, agent_id)
+        event = await session.scalar(select(AuditEvent).where(AuditEvent.action == "agent.presence"))
+    assert agent.presence == "away" and event.details == {"from": "available", "to": "away"}
+    page = await (await client.get("/agent")).text()
+    assert '<option value="away" selected>' in page
+    assert (await client.post("/agent/presence", data={"presence": "asleep", "csrf_token": token})).status == 400

@@ -53,17 +53,16 @@ async def test_the_board_stream_sends_an_update_when_a_contact_arrives(client, h
 
 async def test_the_board_counts_waiting_oldest_risk_breaches_and_presence(client, hub):
     await add_agent(hub, email="sam@example.com", role="supervisor", presence="available")
-    await add_agent(hub, email="ada@example.com", name="Ada", presence="away")
+    ada = await add_agent(hub, email="ada@example.com", name="Ada", presence="busy")
     now = utcnow()
-    tickets = {}
     for name, changes in {
         "old": {"created_at": now - timedelta(hours=2, minutes=1)},
-        "late": {"first_response_due_at": now - timedelta(minutes=1)},
+        "late": {"sla_state": "breached"},
+        "taken": {"assignee_id": ada, "status": "open", "created_at": now - timedelta(hours=5)},  # not waiting
         "risky": {"sla_state": "at_risk", "status": "pending"},
-        "done": {"status": "resolved", "sla_state": "breached"},
+        "done": {"status": "resolved", "sla_state": "breached"},  # solved: no longer counts
     }.items():
         result = await ingest(hub, make_inbound(email=f"{name}@example.com"))
-        tickets[name] = result.ticket_id
         async with hub.sessions() as session, session.begin():
             ticket = await session.get(Ticket, result.ticket_id)
             for key, value in changes.items():
@@ -73,8 +72,12 @@ async def test_the_board_counts_waiting_oldest_risk_breaches_and_presence(client
     page = await response.text()
     row = re.search(r'<tr data-queue="\d+">\s*<th scope="row">general</th>(.*?)</tr>', page, re.DOTALL).group(1)
     cells = dict(re.findall(r'data-field="(\w+)">([^<]*)<', row))
-    assert cells == {"waiting": "2", "oldest_wait_seconds": "2h 01m", "at_risk": "1", "breached": "1", "active": "3"}
-    assert '<span data-presence-count="available">1</span>' in page and '<span data-presence-count="away">1</span>' in page
+    assert cells == {
+        "waiting": "2", "oldest_wait_seconds": "2h 01m", "at_risk": "1", "breached": "1", "agents_available": "1", "agents_busy": "1"
+    }
+    assert '<span data-presence-count="available">1</span>' in page and '<span data-presence-count="busy">1</span>' in page
+    ada_row = re.search(r'<tr data-agent="%d">(.*?)</tr>' % ada, page, re.DOTALL).group(1)
+    assert '<td class="num" data-field="open_tickets">1</td>' in ada_row  # the ticket she holds
     # Without JavaScript the page refreshes itself.
     assert f'<noscript><meta http-equiv="refresh" content="{int(hub.settings.workspace.board_refresh_seconds)}"></noscript>' in page
     assert response.headers["Cache-Control"] == "no-store"
