@@ -22,7 +22,14 @@ from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.keys import HUB
 from contactcenter.presence import do_set_presence
-from contactcenter.web.sessions import Person, check_form, private_page, require_person, safe_next, see_other
+from contactcenter.web.sessions import (
+    Person,
+    check_form,
+    private_page,
+    require_person,
+    safe_next,
+    see_other,
+)
 
 log = logging.getLogger(__name__)
 
