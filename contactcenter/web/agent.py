@@ -30,6 +30,7 @@ from contactcenter.web.sessions import (
     safe_next,
     see_other,
 )
+from contactcenter.web.streams import event_stream, server_event
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,12 @@ NOTICES = {
     "note": "Internal note added.",
     "status": "Status changed.",
 }
+# Events that can change what an inbox shows; the stream names only the kinds,
+# never a customer's data, and the page offers a refresh.
+INBOX_EVENTS = frozenset(
+    {"ticket.created", "ticket.assigned", "ticket.released", "ticket.transferred", "ticket.status_changed",
+     "interaction.created", "sla.at_risk", "sla.breached"}
+)
 # The frame's own policy: no scripts, nothing fetched from anywhere (remote
 # images are how senders learn that a mail was opened), inline styles only.
 EMAIL_FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
@@ -46,6 +53,7 @@ EMAIL_FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:;
 
 def setup_agent_pages(app: web.Application) -> None:
     app.router.add_get("/agent", handle_inbox)
+    app.router.add_get("/agent/events", handle_inbox_events)
     app.router.add_get("/agent/tickets/{reference}", handle_ticket)
     app.router.add_post("/agent/tickets/{reference}/reply", handle_reply)
     app.router.add_post("/agent/tickets/{reference}/note", handle_note)
@@ -75,8 +83,19 @@ async def handle_inbox(request: web.Request) -> web.Response:
         queue=queue,
         queues=sorted(names.values()),
         limit=INBOX_LIMIT,
+        query=request.query_string,
         now=utcnow(),
     )
+
+
+async def handle_inbox_events(request: web.Request) -> web.StreamResponse:
+    await require_person(request, "agent")
+
+    async def render(events: list[Event]) -> bytes | None:
+        kinds = sorted({e.kind for e in events} & INBOX_EVENTS)
+        return server_event("changed", {"kinds": kinds}) if kinds else None
+
+    return await event_stream(request, render, refresh=request.app[HUB].settings.workspace.board_refresh_seconds)
 
 
 async def handle_ticket(request: web.Request) -> web.Response:

@@ -1,7 +1,14 @@
-// Live updates for the supervisor's queue board. The page works without this
-// file (it refreshes itself); with it, the board follows /supervisor/events.
+// Live updates. Pages work without this file (they refresh themselves); with
+// it, the supervisor's board follows /supervisor/events and the agent's inbox
+// shows a "refresh" notice when /agent/events says tickets changed.
 // Values go into the page with textContent only, never as markup.
 "use strict";
+(function () {
+  var notice = document.getElementById("inbox-changed");
+  if (!notice || !window.EventSource) { return; }
+  var inbox = new EventSource(notice.getAttribute("data-events"));
+  inbox.addEventListener("changed", function () { notice.hidden = false; });
+})();
 (function () {
   var board = document.getElementById("board");
   if (!board || !window.EventSource) { return; }

@@ -22,7 +22,7 @@ from contactcenter.db.models import (
 from contactcenter.pipeline.route import get_or_create_queue
 from contactcenter.pipeline.run import ingest
 from tests.factories import ALICE_PHONE, make_inbound
-from tests.web.workspace_helpers import add_agent, form_token, sign_in
+from tests.web.workspace_helpers import add_agent, form_token, next_event, sign_in
 
 
 async def new_ticket(hub, email: str, **changes) -> str:
@@ -254,3 +254,18 @@ async def test_an_agent_sets_their_presence_from_any_page(client, hub):
     page = await (await client.get("/agent")).text()
     assert '<option value="away" selected>' in page
     assert (await client.post("/agent/presence", data={"presence": "asleep", "csrf_token": token})).status == 400
+
+
+async def test_the_inbox_stream_says_when_tickets_change(client, hub, auth):
+    await add_agent(hub)
+    await sign_in(client)
+    page = await (await client.get("/agent")).text()
+    assert 'data-events="/agent/events"' in page
+    response = await client.get("/agent/events")
+    assert response.status == 200 and response.headers["Content-Type"].startswith("text/event-stream")
+    assert (await response.content.readline()) == b"retry: 5000\n"
+    contact = {"channel": "api", "external_id": "crm-7", "name": "Dana", "email": "dana@example.com", "message": "Help"}
+    assert (await client.post("/api/v1/contacts", json=contact, headers=auth)).status == 201
+    changed = await next_event(response, "changed", 10.0)
+    assert "ticket.created" in changed["kinds"]
+    response.close()

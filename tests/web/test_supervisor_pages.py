@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from datetime import timedelta
 
@@ -11,23 +10,13 @@ from contactcenter.contact import ChannelKind
 from contactcenter.db.models import Ticket, utcnow
 from contactcenter.pipeline.run import ingest
 from tests.factories import make_inbound
-from tests.web.workspace_helpers import add_agent, sign_in
+from tests.web.workspace_helpers import add_agent, next_event, sign_in
 
 STREAM_DEADLINE = 10.0
 
 
 async def next_board(response, deadline: float) -> dict:
-    """The next `board` event on the stream, or fail when none comes in time."""
-    async with asyncio.timeout(deadline):
-        name = ""
-        while True:
-            line = (await response.content.readline()).decode()
-            if line == "":
-                raise AssertionError("the stream ended")
-            if line.startswith("event: "):
-                name = line[7:].strip()
-            elif line.startswith("data: ") and name == "board":
-                return json.loads(line[6:])
+    return await next_event(response, "board", deadline)
 
 
 async def test_the_board_stream_sends_an_update_when_a_contact_arrives(client, hub, auth):

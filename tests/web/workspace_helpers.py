@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 
 from contactcenter.db.models import Agent
@@ -34,3 +36,17 @@ async def form_token(client, path: str) -> str:
     response = await client.get(path)
     assert response.status == 200, await response.text()
     return csrf_token(await response.text())
+
+
+async def next_event(response, name: str, deadline: float) -> dict:
+    """The data of the next server-sent event called `name`; fails when none comes in time."""
+    async with asyncio.timeout(deadline):
+        current = ""
+        while True:
+            line = (await response.content.readline()).decode()
+            if line == "":
+                raise AssertionError("the stream ended")
+            if line.startswith("event: "):
+                current = line[7:].strip()
+            elif line.startswith("data: ") and current == name:
+                return json.loads(line[6:])
