@@ -52,7 +52,7 @@ def relay() -> Relay:
 async def mail_hub(aiohttp_client, settings: Settings, database_url: str, relay: Relay) -> AsyncIterator[MailHub]:
     settings = settings_with(
         settings,
-        email={"relay_port": relay.port, "relay_host": "127.0.0.1"},
+        email={"relay_port": relay.port, "relay_host": "127.0.0.1", "max_message_bytes": 1_000_000},
         tickets={"auto_acknowledge": True},
         outbox={"backoff_base_seconds": 0.01, "backoff_max_seconds": 0.05},
     )
