@@ -77,9 +77,12 @@ def guess_legacy(data: bytes) -> str | None:
     charset_normalizer alone reads short Chinese text as Latin-2 and short
     Latin-1 as Arabic presentation forms; the shape of the bytes decides better.
     """
-    runs = [len(run) for run in re.findall(rb"[\x80-\xff]+", data)]
+    found = list(re.finditer(rb"[\x80-\xff]+", data))
+    runs = [m.end() - m.start() for m in found]
     paired = sum(n for n in runs if n >= 2 and n % 2 == 0)
-    if paired < 0.8 * sum(runs):
+    # Latin letters sit inside words ("Gr\xfc\xdfe"); CJK runs stand between spaces and punctuation.
+    in_words = sum(1 for m in found if _ascii_letter_at(data, m.start() - 1) or _ascii_letter_at(data, m.end()))
+    if paired < 0.8 * sum(runs) or in_words >= 0.5 * len(found):
         try:
             return data.decode("cp1252")
         except UnicodeDecodeError:
@@ -91,6 +94,10 @@ def guess_legacy(data: bytes) -> str | None:
     except UnicodeDecodeError:
         best = charset_normalizer.from_bytes(data, cp_isolation=CJK_CHARSETS).best()
         return str(best) if best is not None else None
+
+
+def _ascii_letter_at(data: bytes, index: int) -> bool:
+    return 0 <= index < len(data) and (65 <= data[index] <= 90 or 97 <= data[index] <= 122)
 
 
 def _decode_iso2022jp(data: bytes) -> str:
