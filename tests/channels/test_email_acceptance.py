@@ -230,3 +230,12 @@ def _bounce_for(original) -> bytes:
         f"Message-ID: {original['Message-ID']}\r\n"
         "--B1--\r\n"
     ).encode()
+
+
+async def test_database_down_answers_451_so_the_sender_retries(aiohttp_client, settings: Settings) -> None:
+    dead = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing"
+    hub = Hub.create(settings, dead)
+    client = await aiohttp_client(create_app(settings, hub, workers=False))
+    with pytest.raises(aiosmtplib.SMTPResponseException) as temporary:
+        await send_mail(client.app[SMTP_PORT], make_mail())
+    assert temporary.value.code == 451
