@@ -17,7 +17,7 @@ from contactcenter.outbox import OutboxWorker
 from contactcenter.settings import Settings
 from contactcenter.web.auth import create_api_token
 from tests.factories import settings_with
-from tests.hubprocess import free_port
+from tests.hubprocess import HubProcess, free_port
 from tests.mail import SUPPORT, Relay, deliver_until, make_mail, send_mail
 
 
@@ -239,3 +239,11 @@ async def test_database_down_answers_451_so_the_sender_retries(aiohttp_client, s
     with pytest.raises(aiosmtplib.SMTPResponseException) as temporary:
         await send_mail(client.app[SMTP_PORT], make_mail())
     assert temporary.value.code == 451
+
+
+@pytest.mark.sqlite_only  # about the process, not the database
+async def test_serve_runs_the_smtp_receiver(tmp_path, database_url: str) -> None:
+    smtp_port = free_port()
+    async with HubProcess(tmp_path, database_url, {"email": {"smtp_port": smtp_port}}):
+        answer = await send_mail(smtp_port, make_mail())
+    assert "CC-000001" in answer
