@@ -322,15 +322,15 @@ class _Body:
             self.body_type = "text/html"
         return self.html_text
 
-    def walk(self, part: Message, *, in_alternative: bool = False) -> None:
+    def walk(self, part: Message) -> None:
         content_type = _content_type(part)
         if content_type == "message/delivery-status":
             self.reports.append(part)
-            self._attach(part, "delivery-status.txt", force=True)
+            self._attach(part, "delivery-status.txt")
             return
         if content_type in ("message/rfc822", "message/global", "text/rfc822-headers"):
             self.returned.append(_inner_message(part))
-            self._attach(part, "", force=True)
+            self._attach(part, "")
             return
         if part.is_multipart():
             children = part.get_payload()
@@ -341,7 +341,7 @@ class _Body:
                 self._alternative(children)
                 return
             for child in children:
-                self.walk(child, in_alternative=in_alternative)
+                self.walk(child)
             return
         if content_type.startswith("multipart/"):
             self._broken_multipart(part)
@@ -365,7 +365,7 @@ class _Body:
                 continue
             if child_type == "text/html" and self.html:
                 continue
-            self.walk(child, in_alternative=True)
+            self.walk(child)
 
     def _plain(self, part: Message) -> None:
         text = self._decoded(part)
@@ -401,7 +401,7 @@ class _Body:
         data = _payload_bytes(part, self.defects)
         self.plain.append(self._uudecode(decode_bytes(data, part.get_content_charset() or self.hint).replace("\r\n", "\n")))
 
-    def _attach(self, part: Message, fallback_name: str, force: bool = False) -> None:
+    def _attach(self, part: Message, fallback_name: str) -> None:
         content_type = _content_type(part)
         if content_type.startswith("message/") or content_type == "text/rfc822-headers":
             payload = part.get_payload()

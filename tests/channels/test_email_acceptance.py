@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from channels.smtp_server import SMTP_PORT
 from contactcenter.app import create_app
-from contactcenter.db.models import ContactPoint, Interaction, OutboxMessage, Ticket
+from contactcenter.db.models import ContactPoint, InboundRecord, Interaction, OutboxMessage, Ticket
 from contactcenter.hub import Hub
 from contactcenter.outbox import OutboxWorker
 from contactcenter.settings import Settings
@@ -247,3 +247,26 @@ async def test_serve_runs_the_smtp_receiver(tmp_path, database_url: str) -> None
     async with HubProcess(tmp_path, database_url, {"email": {"smtp_port": smtp_port}}):
         answer = await send_mail(smtp_port, make_mail())
     assert "CC-000001" in answer
+
+
+async def test_unreadable_mail_is_kept_raw_and_a_ticket_says_so(mail_hub: MailHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    import channels.email_accept
+
+    def broken_parser(raw: bytes, limits: object) -> None:
+        raise ValueError("parser bug")
+
+    # Stands in for a parser bug on some future mail: nothing else is replaced.
+    monkeypatch.setattr(channels.email_accept, "parse_email", broken_parser)
+    mail = make_mail(sender="alice@example.com")
+    answer = await send_mail(mail_hub.smtp_port, mail.as_bytes(), sender="alice@example.com", recipients=[SUPPORT])
+    assert "OK" in answer
+    async with mail_hub.hub.sessions() as session:
+        (record,) = await session.scalars(select(InboundRecord))
+    assert record.status == "failed"
+    assert mail["Message-ID"].encode() in record.raw and b"my printer is on fire" in record.raw
+    assert "parser bug" in record.error
+    (ticket,) = await mail_hub.tickets()
+    (note,) = await mail_hub.inbound(ticket.id)
+    assert f"inbound record {record.id}" in note.text
+    await OutboxWorker(mail_hub.hub).deliver_due()
+    assert mail_hub.relay.messages == []  # no acknowledgement for what we could not read
