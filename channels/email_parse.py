@@ -497,15 +497,35 @@ def _raw_8bit_filename(part: Message) -> str:
 
 
 def _payload_bytes(part: Message, defects: list[str]) -> bytes:
+    if part.get("content-transfer-encoding", "").strip().lower() == "base64" and not part.is_multipart():
+        return _base64_payload(part, defects)
     try:
         payload = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001 - broken base64 / quoted-printable
+    except Exception:  # noqa: BLE001 - broken quoted-printable or uuencode
         defects.append("undecodable transfer encoding")
         payload = None
     if isinstance(payload, bytes):
         return payload
     raw = part.get_payload(decode=False)
     return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _base64_payload(part: Message, defects: list[str]) -> bytes:
+    """Base64 that may be cut short: stdlib `email` then hands back the encoded text.
+
+    Decode what is whole: drop characters outside the alphabet and a last
+    group too short to hold a byte, pad the rest.
+    """
+    raw = part.get_payload(decode=False)
+    text = re.sub(r"[^A-Za-z0-9+/]", "", raw if isinstance(raw, str) else "")
+    if len(text) % 4 == 1:
+        defects.append("truncated base64")
+        text = text[:-1]
+    try:
+        return binascii.a2b_base64(text + "=" * (-len(text) % 4))
+    except binascii.Error:
+        defects.append("undecodable base64")
+        return b""
 
 
 def _inner_message(part: Message) -> Message:
@@ -528,7 +548,9 @@ def _invented_name(content_type: str) -> str:
     """A name for an unnamed part, with an extension so an agent's computer can open it."""
     if content_type == "text/html":
         return "document.html"
-    return "file" + (mimetypes.guess_extension(content_type) or "")
+    maintype = content_type.partition("/")[0]
+    stem = maintype if maintype in ("image", "video", "audio") else "file"
+    return stem + (mimetypes.guess_extension(content_type) or "")
 
 
 def _guess_type(name: str) -> str:

@@ -60,7 +60,8 @@ def test_attachments_carry_type_and_limits_drop_the_large_ones() -> None:
             + small.decode()
             + f"\r\n--{boundary}\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=big.bin\r\n\r\n"
             + big.decode()
-            + f"\r\n--{boundary}\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Disposition: inline\r\n\r\npng\r\n"
+            + f"\r\n--{boundary}\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Disposition: inline\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\npnggA\r\n"  # cut short: the stray "A" holds no byte
             f"--{boundary}--\r\n"
         ),
     )
@@ -68,7 +69,7 @@ def test_attachments_carry_type_and_limits_drop_the_large_ones() -> None:
     assert parsed.text == "See attached."
     assert [(a.filename, a.content_type, a.content, a.inline) for a in parsed.attachments] == [
         ("a.txt", "text/plain", small, False),
-        ("file.png", "image/png", b"png", True),
+        ("image.png", "image/png", b"\xa6\x78\x20", True),
     ]
     assert parsed.attachments[1].content_id == "logo@x"
     assert parsed.dropped_attachments == [
