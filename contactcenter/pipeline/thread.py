@@ -18,11 +18,12 @@ closing; after that the reply opens a new ticket linked to it (parent).
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from contactcenter.db.models import Interaction, Ticket, parse_reference
+from contactcenter.db.models import ContactPoint, Interaction, Ticket, parse_reference
 from contactcenter.pipeline.context import IngestContext
 
 OPEN_STATUSES = ("new", "open", "pending")
@@ -68,19 +69,37 @@ async def _by_message_id(ctx: IngestContext) -> Ticket | None:
     if not message_ids:
         return None
     rows = await ctx.session.execute(
-        select(Interaction.provider_id, Interaction.ticket_id)
+        select(Interaction.provider_id, Interaction.ticket_id, Interaction.direction, Interaction.meta)
         .where(Interaction.channel == "email", Interaction.provider_id.in_(message_ids))
         .where(Interaction.ticket_id.is_not(None))
     )
-    by_id = {provider_id: ticket_id for provider_id, ticket_id in rows}
+    by_id = {row.provider_id: row for row in rows}
     # The hints come nearest first (In-Reply-To, then References from the end).
     for message_id in message_ids:
-        ticket_id = by_id.get(message_id)
-        if ticket_id is not None:
-            ticket = await _participant_ticket(ctx, ticket_id)
-            if ticket is not None:
-                return ticket
+        row = by_id.get(message_id)
+        if row is None:
+            continue
+        ticket = await _participant_ticket(ctx, row.ticket_id)
+        if ticket is not None:
+            if row.direction == "outbound":
+                await _verify_reply_address(ctx, (row.meta or {}).get("to"))
+            return ticket
     return None
+
+
+async def _verify_reply_address(ctx: IngestContext, sent_to: str | None) -> None:
+    """A reply to a message we sent to this address proves the sender reads it (DESIGN.md §1)."""
+    sender = ctx.contact.reply_identity()
+    if sender is None or sender.kind != "email" or sender.value != sent_to:
+        return
+    await ctx.session.flush()  # the contact point identify just added
+    point = await ctx.session.scalar(
+        select(ContactPoint).where(ContactPoint.kind == "email", ContactPoint.value == sender.value)
+    )
+    if point is not None and point.customer_id == ctx.customer.id:
+        point.evidence = "verified"
+        if ctx.matched is not None and ctx.matched.value == sender.value:
+            ctx.matched = dataclasses.replace(ctx.matched, evidence="verified")
 
 
 async def _by_reference(ctx: IngestContext) -> Ticket | None:

@@ -94,7 +94,11 @@ async def test_mail_opens_a_ticket_whose_acknowledgement_replies_thread_back(mai
     await send_mail(mail_hub.smtp_port, stripped)
 
     assert len(await mail_hub.tickets()) == 1
+    async with mail_hub.hub.sessions() as session:
+        point = await session.scalar(select(ContactPoint).where(ContactPoint.value == "alice@example.com"))
+    assert point.evidence == "verified"  # she answered mail we sent to that address
     inbound = await mail_hub.inbound(1)
+    assert [i.match_evidence for i in inbound] == ["claimed", "verified", "claimed"]
     assert [i.text for i in inbound[1:]] == ["It is still burning.", "Now it is out."]
     assert inbound[1].meta["quoted_text"].startswith("On Mon, 1 Jan 2024")
     # Follow-ups are not acknowledged again.
