@@ -1,4 +1,4 @@
-"""The email channel: receives through the SMTP receiver, sends through the relay.
+"""The email channel: receives through the SMTP receiver and IMAP pollers, sends through the relay.
 
 Sending builds one RFC 5322 message per OutboundMessage: our own Message-ID
 (the one `actions.do_reply` recorded, so replies to it thread back),
@@ -19,6 +19,7 @@ from typing import ClassVar
 import aiosmtplib
 from aiohttp import web
 
+from channels.imap_wiring import setup_imap_pollers
 from channels.smtp_server import setup_smtp_receiver
 from contactcenter.contact import ChannelKind, OutboundMessage, SendReceipt
 from contactcenter.db.models import utcnow
@@ -41,6 +42,7 @@ class EmailChannel:
 
     def setup(self, app: web.Application) -> None:
         setup_smtp_receiver(app)
+        setup_imap_pollers(app)
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
         settings = self.hub.settings.email

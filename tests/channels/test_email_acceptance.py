@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiosmtplib
 import pytest
@@ -14,11 +17,12 @@ from contactcenter.app import create_app
 from contactcenter.db.models import ContactPoint, InboundRecord, Interaction, OutboxMessage, Ticket
 from contactcenter.hub import Hub
 from contactcenter.outbox import OutboxWorker
-from contactcenter.settings import Settings
+from contactcenter.settings import ImapMailbox, Settings
 from contactcenter.web.auth import create_api_token
 from tests.factories import settings_with
 from tests.hubprocess import HubProcess, free_port
-from tests.mail import SUPPORT, Relay, deliver_until, make_mail, send_mail
+from tests.imap_server import PASSWORD, USER, Dovecot, require_dovecot
+from tests.mail import SUPPORT, Relay, deliver_until, make_mail, send_mail, until
 
 
 @dataclass
@@ -274,3 +278,40 @@ async def test_unreadable_mail_is_kept_raw_and_a_ticket_says_so(mail_hub: MailHu
     assert f"inbound record {record.id}" in note.text
     await OutboxWorker(mail_hub.hub).deliver_due()
     assert mail_hub.relay.messages == []  # no acknowledgement for what we could not read
+
+
+async def test_imap_mailbox_feeds_the_same_parser_and_threading(aiohttp_client, settings: Settings, database_url: str) -> None:
+    require_dovecot()
+    root = Path(tempfile.mkdtemp(prefix="cc-dovecot-"))
+    root.chmod(0o755)  # Dovecot's own users must reach the folder
+    server = Dovecot(root)
+    server.start()
+    try:
+        mailbox = ImapMailbox(name="support", host="127.0.0.1", port=server.port, tls=False, username=USER, password=PASSWORD, address=USER)
+        settings = settings_with(settings, imap={"mailboxes": [mailbox]})
+        hub = Hub.create(settings, database_url)
+        first = make_mail(sender="Alice <alice@example.com>", subject="Über IMAP", text="Grüße aus dem Postfach")
+        server.deliver(first.as_bytes())
+        await aiohttp_client(create_app(settings, hub, workers=False))
+        reply = make_mail(sender="alice@example.com", subject="Re: Über IMAP [CC-000001]", text="Noch etwas.")
+
+        async def interactions() -> list[Interaction]:
+            async with hub.sessions() as session:
+                return list(await session.scalars(select(Interaction).order_by(Interaction.id)))
+
+        async def has(count: int) -> bool:
+            return len(await interactions()) >= count
+
+        await until(lambda: has(1), timeout=60, what="the first mail")
+        server.deliver(reply.as_bytes())
+        await until(lambda: has(2), timeout=60, what="the reply")
+        rows = await interactions()
+        assert [(r.ticket_id, r.subject, r.text) for r in rows] == [
+            (1, "Über IMAP", "Grüße aus dem Postfach"),
+            (1, "Re: Über IMAP [CC-000001]", "Noch etwas."),
+        ]
+        assert rows[0].meta["source"] == "imap:support" and rows[0].meta["from"] == "alice@example.com"
+        await hub.close()
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
