@@ -287,12 +287,16 @@ async def test_imap_mailbox_feeds_the_same_parser_and_threading(aiohttp_client, 
     server = Dovecot(root)
     server.start()
     try:
-        mailbox = ImapMailbox(name="support", host="127.0.0.1", port=server.port, tls=False, username=USER, password=PASSWORD, address=USER)
+        # Polling, not IDLE: this is about the hand-over; the poller's own tests cover IDLE.
+        mailbox = ImapMailbox(
+            name="support", host="127.0.0.1", port=server.port, tls=False, username=USER, password=PASSWORD,
+            address=USER, idle=False, poll_seconds=0.1,
+        )
         settings = settings_with(settings, imap={"mailboxes": [mailbox]})
         hub = Hub.create(settings, database_url)
         first = make_mail(sender="Alice <alice@example.com>", subject="Über IMAP", text="Grüße aus dem Postfach")
         server.deliver(first.as_bytes())
-        await aiohttp_client(create_app(settings, hub, workers=False))
+        client = await aiohttp_client(create_app(settings, hub, workers=False))
         reply = make_mail(sender="alice@example.com", subject="Re: Über IMAP [CC-000001]", text="Noch etwas.")
 
         async def interactions() -> list[Interaction]:
@@ -311,6 +315,7 @@ async def test_imap_mailbox_feeds_the_same_parser_and_threading(aiohttp_client, 
             (1, "Re: Über IMAP [CC-000001]", "Noch etwas."),
         ]
         assert rows[0].meta["source"] == "imap:support" and rows[0].meta["from"] == "alice@example.com"
+        await client.close()  # stops the pollers while Dovecot still answers their LOGOUT
         await hub.close()
     finally:
         server.stop()
