@@ -320,3 +320,31 @@ async def test_imap_mailbox_feeds_the_same_parser_and_threading(aiohttp_client, 
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+class RefusingRelay(Relay):
+    """A relay that answers RCPT with a fixed code."""
+
+    def __init__(self, answer: str, port: int):
+        super().__init__(port)
+        self.answer = answer
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        return self.answer
+
+
+@pytest.mark.parametrize(("answer", "status"), [("451 4.7.1 Try again later", "pending"), ("550 5.1.1 No such user", "failed")])
+async def test_relay_4xx_is_retried_and_5xx_is_final(mail_hub: MailHub, answer: str, status: str) -> None:
+    mail_hub.relay.stop()
+    refusing = RefusingRelay(answer, mail_hub.relay.port).start()
+    try:
+        await send_mail(mail_hub.smtp_port, make_mail(sender="alice@example.com"))
+        assert await OutboxWorker(mail_hub.hub).deliver_due() == 1
+    finally:
+        refusing.stop()
+    async with mail_hub.hub.sessions() as session:
+        row = await session.scalar(select(OutboxMessage))
+        interaction = await session.get_one(Interaction, row.interaction_id)
+    assert row.status == status
+    assert interaction.delivery_status == ("retrying" if status == "pending" else "failed")
+    assert answer[:3] in row.last_error
