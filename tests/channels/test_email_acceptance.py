@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from channels.smtp_server import SMTP_PORT
 from contactcenter.app import create_app
+from contactcenter.db.engine import create_engine, create_sessionmaker
 from contactcenter.db.models import ContactPoint, InboundRecord, Interaction, OutboxMessage, Ticket
 from contactcenter.hub import Hub
 from contactcenter.outbox import OutboxWorker
@@ -240,13 +241,23 @@ def _bounce_for(original) -> bytes:
     ).encode()
 
 
-async def test_database_down_answers_451_so_the_sender_retries(aiohttp_client, settings: Settings) -> None:
-    dead = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing"
-    hub = Hub.create(settings, dead)
-    client = await aiohttp_client(create_app(settings, hub, workers=False))
-    with pytest.raises(aiosmtplib.SMTPResponseException) as temporary:
-        await send_mail(client.app[SMTP_PORT], make_mail())
-    assert temporary.value.code == 451
+async def test_database_down_answers_451_so_the_sender_retries(mail_hub: MailHub) -> None:
+    hub = mail_hub.hub
+    working = hub.sessions
+    # The database goes away after start-up: sessions now reach a port where nothing listens.
+    dead = create_engine(hub.settings, f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing")
+    hub.sessions = create_sessionmaker(dead)
+    mail = make_mail()
+    try:
+        with pytest.raises(aiosmtplib.SMTPResponseException) as temporary:
+            await send_mail(mail_hub.smtp_port, mail)
+        assert temporary.value.code == 451
+    finally:
+        hub.sessions = working
+        await dead.dispose()
+    # The sender's retry, once the database is back, is taken and stored once.
+    assert "CC-000001" in await send_mail(mail_hub.smtp_port, mail)
+    assert len(await mail_hub.tickets()) == 1
 
 
 @pytest.mark.sqlite_only  # about the process, not the database
