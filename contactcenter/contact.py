@@ -44,6 +44,16 @@ class Identity:
     is_reply_address: bool = False
 
 
+def typed_identities(email: str | None, phone: str | None, evidence: Evidence = "claimed") -> tuple[Identity, ...]:
+    """The identities a person typed (a form, an API call): email answers first."""
+    identities = []
+    if email:
+        identities.append(Identity(kind="email", value=email, evidence=evidence, is_reply_address=True))
+    if phone:
+        identities.append(Identity(kind="phone", value=phone, evidence=evidence, is_reply_address=not email))
+    return tuple(identities)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attachment:
     filename: str
@@ -120,6 +130,7 @@ class OutboundMessage:
     message_id: str = ""
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
+    auto_submitted: bool = False  # sent by the hub itself (RFC 3834): acknowledgements
     outbox_id: int = 0
     interaction_id: int = 0
 

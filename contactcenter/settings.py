@@ -58,12 +58,74 @@ class WebSettings:
 class TicketSettings:
     thread_window_hours: float
     auto_acknowledge: bool
+    reopen_days: float
+    acknowledgements_per_hour: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSettings:
+    skills: list[str]
+    sla_policy: str
+    calendar: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConditions:
+    """What a contact must look like for a rule to apply; a list means "any of"."""
+
+    channel: list[str] = field(default_factory=list)
+    address: list[str] = field(default_factory=list)
+    ivr: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    tier: list[str] = field(default_factory=list)
+    segment: list[str] = field(default_factory=list)
+    type: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleActions:
+    queue: str = ""
+    priority: str = ""
+    type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRule:
+    name: str
+    when: RuleConditions
+    then: RuleActions
 
 
 @dataclass(frozen=True, slots=True)
 class RoutingSettings:
     default_queue: str
     channel_queues: dict[str, str]
+    queues: dict[str, QueueSettings] = field(default_factory=dict)
+    rules: list[RoutingRule] = field(default_factory=list)
+    default_capacity: dict[str, int] = field(default_factory=dict)
+    assign_interval_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    first_response_hours: dict[str, float]
+    resolution_hours: dict[str, float]
+    at_risk_ratio: float
+    breach_raise_priority: bool
+    breach_move_to_queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSettings:
+    check_seconds: float
+    policies: dict[str, SlaPolicy]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSettings:
+    timezone: str
+    hours: dict[str, list[str]]
+    holidays: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +149,33 @@ class EmailSettings:
     relay_tls: str
     from_address: str
     addresses: dict[str, str]
+    max_attachment_bytes: int
+    max_attachments: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImapMailbox:
+    name: str
+    host: str
+    username: str
+    address: str
+    port: int = 993
+    tls: bool = True
+    password: str = ""
+    password_env: str = ""
+    folder: str = "INBOX"
+    after: str = "seen"
+    move_to: str = "Processed"
+    poll_seconds: float = 60.0
+    idle: bool = True
+
+    def secret(self) -> str:
+        return os.environ.get(self.password_env, "") if self.password_env else self.password
+
+
+@dataclass(frozen=True, slots=True)
+class ImapSettings:
+    mailboxes: list[ImapMailbox]
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +194,15 @@ class IdentitySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkspaceSettings:
+    session_hours: float
+    login_attempts_per_address: int
+    login_attempts_per_account: int
+    login_window_minutes: float
+    board_refresh_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
     http: HttpSettings
@@ -113,8 +211,12 @@ class Settings:
     routing: RoutingSettings
     outbox: OutboxSettings
     email: EmailSettings
+    imap: ImapSettings
     twilio: TwilioSettings
     identity: IdentitySettings
+    sla: SlaSettings
+    calendars: dict[str, CalendarSettings]
+    workspace: WorkspaceSettings
     # Where the file came from, for messages; not a key.
     source: str = field(default="", compare=False)
 
@@ -158,6 +260,9 @@ def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
     """
     for key, value in override.items():
         name = f"{where}.{key}" if where else key
+        if where in _NAMED_TABLES:
+            base[key] = value  # a calendar or policy is added, or replaced whole, by name
+            continue
         if key not in base:
             raise ConfigError(f"unknown configuration key [{_section(name)}] {_key(name)}")
         if isinstance(value, dict) and isinstance(base[key], dict) and not _is_open_table(name):
@@ -255,17 +360,41 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[http] port must be between 1 and 65535")
     if not settings.http.public_url.startswith(("http://", "https://")):
         raise ConfigError("[http] public_url must start with http:// or https://")
+    if not 0 <= settings.email.smtp_port < 65536:
+        raise ConfigError("[email] smtp_port must be between 0 and 65535 (0: any free port)")
     if settings.email.relay_tls not in ("starttls", "tls", "none"):
         raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
     for key in ("max_body_bytes", "request_timeout", "idle_timeout", "max_header_bytes", "max_headers"):
         if getattr(settings.http, key) <= 0:
             raise ConfigError(f"[http] {key} must be greater than 0")
+    if settings.workspace.session_hours <= 0:
+        raise ConfigError("[workspace] session_hours must be more than 0")
+    if settings.workspace.login_attempts_per_address < 1 or settings.workspace.login_attempts_per_account < 1:
+        raise ConfigError("[workspace] login_attempts_per_address and login_attempts_per_account must be at least 1")
+    if settings.workspace.login_window_minutes <= 0:
+        raise ConfigError("[workspace] login_window_minutes must be more than 0")
+    if settings.workspace.board_refresh_seconds < 1:
+        raise ConfigError("[workspace] board_refresh_seconds must be at least 1")
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
+    names = [m.name for m in settings.imap.mailboxes]
+    for i, mailbox in enumerate(settings.imap.mailboxes):
+        where = f"[imap] mailboxes[{i}]"
+        if names.count(mailbox.name) > 1:
+            raise ConfigError(f"{where} name {mailbox.name!r} is used twice")
+        if mailbox.after not in ("seen", "move", "delete"):
+            raise ConfigError(f'{where} after must be "seen", "move" or "delete"')
+        if mailbox.password_env and mailbox.password_env not in os.environ:
+            raise ConfigError(f"{where} password_env names {mailbox.password_env}, which is not set")
+    from contactcenter.routing import check_routing_settings  # it reads these dataclasses
+
+    check_routing_settings(settings)
 
 
 # Tables whose keys are names chosen by the operator rather than fixed settings.
-_OPEN_TABLES = {"email.addresses", "routing.channel_queues"}
+_OPEN_TABLES = {"email.addresses", "routing.channel_queues", "routing.queues", "routing.default_capacity"}
+# Tables of named definitions an operator adds to; the documented ones stay.
+_NAMED_TABLES = {"sla.policies", "calendars"}
 
 
 def _is_open_table(name: str) -> bool:

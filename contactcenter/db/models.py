@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -140,6 +141,8 @@ class Agent(Base):
     presence: Mapped[str] = mapped_column(String(20), default="offline")
     presence_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_assigned_at: Mapped[datetime | None] = mapped_column()
+    # Set while the agent is on a call: busy for voice, whatever the presence.
+    on_call_since: Mapped[datetime | None] = mapped_column()
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -172,6 +175,10 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     sla_state: Mapped[str] = mapped_column(String(20), default="ok")  # ok | at_risk | breached
+    # SLA clocks stop while pending: when the pause began, and when it ended
+    # (the SLA timer then moves the due times on by the business time paused).
+    sla_paused_at: Mapped[datetime | None] = mapped_column()
+    sla_resumed_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def reference(self) -> str:
@@ -339,3 +346,19 @@ class InboundRecord(Base):
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
+
+
+class MailboxState(Base):
+    """How far an IMAP poller got in one mailbox folder (RFC 3501 §2.3.1.1).
+
+    UIDs only mean something together with the folder's UIDVALIDITY; when the
+    server changes it, every message is offered again and the dedupe step
+    (by Message-ID) keeps what we already have.
+    """
+
+    __tablename__ = "mailbox_states"
+
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

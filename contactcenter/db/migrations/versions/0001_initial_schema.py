@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:39:02.138917
+Create Date: 2026-11-22 18:57:45.497265
 """
 
 from alembic import op
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('presence', sa.String(length=20), nullable=False),
     sa.Column('presence_changed_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_assigned_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('on_call_since', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agents')),
@@ -67,6 +68,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['merged_into_id'], ['customers.id'], name=op.f('fk_customers_merged_into_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
     sa.UniqueConstraint('external_id', name=op.f('uq_customers_external_id'))
+    )
+    op.create_table('mailbox_states',
+    sa.Column('mailbox', sa.String(length=200), nullable=False),
+    sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
+    sa.Column('last_uid', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('mailbox', name=op.f('pk_mailbox_states'))
     )
     op.create_table('queues',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -155,6 +163,8 @@ def upgrade() -> None:
     sa.Column('resolved_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sla_state', sa.String(length=20), nullable=False),
+    sa.Column('sla_paused_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sla_resumed_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['agents.id'], name=op.f('fk_tickets_assignee_id_agents')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_tickets_customer_id_customers')),
     sa.ForeignKeyConstraint(['parent_id'], ['tickets.id'], name=op.f('fk_tickets_parent_id_tickets')),
@@ -282,6 +292,7 @@ def downgrade() -> None:
     op.drop_table('contact_points')
     op.drop_table('api_tokens')
     op.drop_table('queues')
+    op.drop_table('mailbox_states')
     op.drop_table('customers')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_subject')
