@@ -9,8 +9,8 @@ hub acknowledged it the way that provider understands (2xx, SMTP 250). `stored_k
 from the database which keys became interactions, so a test can compare
 "acknowledged" with "stored exactly once" for every channel in one place.
 
-Adding a channel is one line in `DELIVERERS` (`prepare_sms` and
-`prepare_smtp` are written against the DESIGN.md contract and wait there).
+Adding a channel is one line in `DELIVERERS` (`prepare_sms` is written
+against the DESIGN.md contract and waits there for the Twilio channel).
 """
 
 from __future__ import annotations
@@ -224,13 +224,17 @@ async def prepare_smtp(target: Target, key: str) -> Prepared:
 
 
 # channel -> how to prepare one contact delivered over the wire. When the
-# Twilio and email channels are merged, add one line each:
+# Twilio channel is merged, add its line:
 #   "sms": prepare_sms,
-#   "email": prepare_smtp,
 DELIVERERS: dict[str, Deliverer] = {
     "api": prepare_json,
     "web": prepare_form,
+    "email": prepare_smtp,
 }
+
+# Answers that tell a provider to try again later (HTTP 503, SMTP 421/451),
+# or no answer at all (0).
+RETRY_LATER = (0, 421, 451, 503)
 
 # channel -> the key of a stored interaction, from its provider id.
 KEY_OF_PROVIDER_ID: dict[str, Callable[[str], str]] = {

@@ -23,7 +23,8 @@ def test_smoke_profile_measures_and_writes_json_and_chart(tmp_path: Path, databa
     assert measured["max"]["per_second"] > 0
     # A loaded CI machine may time a request out; the hub must never fail one.
     assert not [kind for kind in measured["max"]["errors"] if "HTTP 5" in kind], measured["max"]["errors"]
-    assert set(measured["max"]["channels"]) == {"api", "web"}
+    present = {channel for channel, state in measured["channels"].items() if state == "present"}
+    assert set(measured["max"]["channels"]) == present >= {"api", "web"}
     assert measured["peak_rss_mb"] > 10 and measured["database_mb"] > 0
     assert measured["sweep"][0]["p99_ms"] is not None
     ET.parse(next(tmp_path.glob("*-smoke.svg")))  # well-formed SVG

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from contactcenter.db.models import InboundRecord
 from tests.conftest import PG_SERVER
-from tests.durability import DELIVERERS, Tally, Target, admin_token, check_exactly_once, hub_settings, stored_keys
+from tests.durability import DELIVERERS, RETRY_LATER, Tally, Target, admin_token, check_exactly_once, hub_settings, stored_keys
 from tests.hubprocess import HubProcess
 
 CONTACTS = 240
@@ -59,7 +59,7 @@ class Load:
                     self.tally.record(channel, prepared.key, delivery)
                     self.progress.set()
                     break
-                assert delivery.status in (0, 503), f"{channel}: answered {delivery.status}: {delivery.detail}"
+                assert delivery.status in RETRY_LATER, f"{channel}: answered {delivery.status}: {delivery.detail}"
                 await asyncio.sleep(RETRY_DELAY)
                 if prepared.key.startswith("unissued-"):
                     prepared = await DELIVERERS[channel](self.target, f"fault{n}")
