@@ -16,6 +16,7 @@ from contactcenter.keys import HUB
 from contactcenter.outbox import OutboxWorker
 from contactcenter.settings import Settings
 from contactcenter.web.api import setup_api
+from contactcenter.web.api_customers import setup_customer_api
 from contactcenter.web.middlewares import error_middleware
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         if channel.can_send:
             hub.channels[channel.kind] = channel
     setup_api(app)
+    setup_customer_api(app)
     if workers:
         app.cleanup_ctx.append(_outbox_worker)
     return app

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+
 from contactcenter.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -99,6 +101,8 @@ class TwilioSettings:
 @dataclass(frozen=True, slots=True)
 class IdentitySettings:
     default_region: str
+    plus_tag_domains: list[str]
+    free_mail_domains: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +258,16 @@ def _check(settings: Settings) -> None:
         raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
+    _check_identity(settings.identity)
+
+
+def _check_identity(identity: IdentitySettings) -> None:
+    if identity.default_region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"[identity] default_region {identity.default_region!r} is not an ISO 3166 region phonenumbers knows")
+    for key in ("plus_tag_domains", "free_mail_domains"):
+        for domain in getattr(identity, key):
+            if not domain or domain != domain.strip().lower() or "@" in domain:
+                raise ConfigError(f"[identity] {key} entries must be lower-case domain names, got {domain!r}")
 
 
 # Tables whose keys are names chosen by the operator rather than fixed settings.
