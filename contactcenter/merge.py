@@ -124,7 +124,12 @@ async def do_merge(session: AsyncSession, survivor_id: int, merged_id: int, acto
 
 
 async def do_unmerge(session: AsyncSession, record_id: int, actor: str) -> MergeRecord:
-    """Put back exactly what a merge moved; contacts that came in since stay with the survivor."""
+    """Put back exactly what a merge moved.
+
+    Interactions added since to a ticket that goes back go with their ticket
+    (a timeline must not show a ticket's messages under two customers); other
+    contacts that came in since stay with the survivor.
+    """
     record = await session.get(MergeRecord, record_id, with_for_update=True)
     if record is None:
         raise NotFoundError(f"no merge {record_id}")
@@ -145,6 +150,17 @@ async def do_unmerge(session: AsyncSession, record_id: int, actor: str) -> Merge
             else []
         )
         await _move(session, model, ids, merged.id)
+    # What was said since on a ticket that goes back belongs with it.
+    followed = []
+    if moved["tickets"]:
+        followed = list(
+            await session.scalars(
+                select(Interaction.id).where(
+                    Interaction.ticket_id.in_(moved["tickets"]), Interaction.customer_id == survivor.id
+                )
+            )
+        )
+        await _move(session, Interaction, followed, merged.id)
     for field, value in moved["survivor_fields"].items():
         setattr(survivor, field, value)
     survivor.segments = list(moved["survivor_segments"])
@@ -158,7 +174,10 @@ async def do_unmerge(session: AsyncSession, record_id: int, actor: str) -> Merge
             suggestion.status = "open"
             suggestion.resolved_at = None
     record.undone_at = utcnow()
-    audit(session, actor, "customer.unmerged", survivor, merge_record_id=record.id, restored_customer_id=merged.id)
+    audit(
+        session, actor, "customer.unmerged", survivor,
+        merge_record_id=record.id, restored_customer_id=merged.id, later_interactions_moved_back=followed,
+    )
     audit(session, actor, "customer.restored", merged, merge_record_id=record.id, survivor_id=survivor.id)
     log.info("undid merge %s: customer %s split from %s", record.id, merged.id, survivor.id)
     return record
