@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -251,6 +251,23 @@ def _split(cell: str) -> list[str]:
 
 
 @dataclass
+class _NewCustomer:
+    """A customer a row creates, inserted in bulk at the end of its batch."""
+
+    external_id: str | None
+    name: str = ""
+    name_key: str = ""
+    company: str = ""
+    tier: str = ""
+    segments: list[str] = field(default_factory=list)
+    lifetime_value: float = 0.0
+    id: int | None = None
+
+    def values(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in ("external_id", "name", "name_key", "company", "tier", "segments", "lifetime_value")}
+
+
+@dataclass
 class _Outcome:
     created: int = 0
     updated: int = 0
@@ -268,9 +285,10 @@ async def _import_batch(session: AsyncSession, rows: list[Row], touched_before: 
     """
     outcome = _Outcome()
     owner, points = await _holders(session, rows)
-    new_points: list[tuple[Customer, str, str, str, str]] = []  # customer, kind, value, extension, as written
+    new_points: list[tuple[Customer | _NewCustomer, str, str, str, str]] = []  # customer, kind, value, extension, as written
     touched_now: set[int] = set()  # id() of customers a row of this batch already set
-    conflicts: list[tuple[Row, list[Customer]]] = []
+    created: list[_NewCustomer] = []
+    conflicts: list[tuple[Row, list[Customer | _NewCustomer]]] = []
 
     for row in rows:
         holders = list({id(c): c for key in row.keys() if (c := owner.get(key)) is not None}.values())
@@ -289,9 +307,9 @@ async def _import_batch(session: AsyncSession, rows: list[Row], touched_before: 
             if row.external_id and customer.external_id is None:
                 customer.external_id, dirty = row.external_id, True
         else:
-            customer = Customer(segments=[], external_id=row.external_id, name="", name_key="")
+            customer = _NewCustomer(external_id=row.external_id)
             _set_fields(customer, row.fields, fill_only=False)
-            session.add(customer)
+            created.append(customer)
             dirty = False
         touched_now.add(id(customer))
         for key in row.keys():
@@ -311,19 +329,31 @@ async def _import_batch(session: AsyncSession, rows: list[Row], touched_before: 
         else:
             outcome.unchanged += 1
 
-    await session.flush()  # new customers get their ids
-    session.add_all(
-        ContactPoint(
-            customer_id=customer.id,
-            kind=kind,
-            value=value,
-            raw_value=written[:320],
-            extension=extension,
-            evidence="imported",
-            group_key=group_key(kind, value),
+    await session.flush()  # changes to existing customers and contact points
+    if created:
+        # Core bulk inserts: one statement per few hundred rows instead of the
+        # unit of work's per-object bookkeeping (ten times faster here).
+        ids = await session.scalars(
+            insert(Customer).returning(Customer.id, sort_by_parameter_order=True), [c.values() for c in created]
         )
-        for customer, kind, value, extension, written in new_points
-    )
+        for customer, customer_id in zip(created, ids, strict=True):
+            customer.id = customer_id
+    if new_points:
+        await session.execute(
+            insert(ContactPoint),
+            [
+                {
+                    "customer_id": customer.id,
+                    "kind": kind,
+                    "value": value,
+                    "raw_value": written[:320],
+                    "extension": extension,
+                    "evidence": "imported",
+                    "group_key": group_key(kind, value),
+                }
+                for customer, kind, value, extension, written in new_points
+            ],
+        )
     for row, holders in conflicts:
         ids = sorted({c.id for c in holders})
         for other in ids[1:]:
@@ -370,7 +400,7 @@ async def _holders(session: AsyncSession, rows: list[Row]) -> tuple[dict[Key, Cu
     return owner, points
 
 
-def _set_fields(customer: Customer, fields: dict[str, Any], *, fill_only: bool) -> bool:
+def _set_fields(customer: Customer | _NewCustomer, fields: dict[str, Any], *, fill_only: bool) -> bool:
     """Set the row's fields on the customer; True when something changed."""
     dirty = False
     for name, value in fields.items():

@@ -9,7 +9,7 @@ never merged here, and a merged record never receives a contact.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import Identity
@@ -42,7 +42,7 @@ async def identify_customer(ctx: IngestContext) -> None:
     settings = ctx.hub.settings.identity
     session = ctx.session
     identities = canonical_identities(ctx.contact.identities, settings.plus_tag_domains)
-    known = await find_contact_points(session, identities)
+    known, holders = await find_contact_points(session, identities)
     decision = choose_customer(identities, {key: point.customer_id for key, point in known.items()})
 
     display_name = normalize_name(ctx.contact.display_name)
@@ -52,7 +52,9 @@ async def identify_customer(ctx: IngestContext) -> None:
         await session.flush()
         created = True
     else:
-        customer = await live_customer(session, decision.customer_id)
+        customer = holders[decision.customer_id]
+        if customer.merged_into_id is not None:
+            customer = await live_customer(session, customer.merged_into_id)
         created = False
         if not customer.name and display_name:
             customer.name, customer.name_key = display_name, name_key(display_name)
@@ -90,34 +92,41 @@ async def identify_customer(ctx: IngestContext) -> None:
             point.evidence = stronger(point.evidence, identity.evidence)
     _apply_hints(customer, ctx.contact.customer_hints)
     if added:
-        await session.flush()
-        await suggest_lookalikes(session, customer, settings)
+        await suggest_lookalikes(session, customer, [p.group_key for p in added], settings)
     ctx.customer = customer
 
 
-async def find_contact_points(session: AsyncSession, identities: tuple[Identity, ...]) -> dict[tuple[str, str], ContactPoint]:
-    """The known contact points among `identities`: one lookup on the unique (kind, value).
+async def find_contact_points(
+    session: AsyncSession, identities: tuple[Identity, ...]
+) -> tuple[dict[tuple[str, str], ContactPoint], dict[int, Customer]]:
+    """The known contact points among `identities` and their customers, in one query.
 
     `kind IN (...) AND value IN (...)` rather than a row-value IN, because both
-    SQLite and PostgreSQL turn it into probes of the unique index.
+    SQLite and PostgreSQL turn it into probes of the unique index. The
+    customers are locked until the transaction ends (FOR UPDATE on
+    PostgreSQL; SQLite's writers take turns anyway): that is what keeps a
+    concurrent merge from leaving this contact on the merged record.
     """
     if not identities:
-        return {}
+        return {}, {}
     wanted = {(i.kind, i.value) for i in identities}
-    rows = await session.scalars(
-        select(ContactPoint).where(
-            ContactPoint.kind.in_({kind for kind, _ in wanted}), ContactPoint.value.in_({value for _, value in wanted})
-        )
+    rows = await session.execute(
+        select(ContactPoint, Customer)
+        .join(Customer, Customer.id == ContactPoint.customer_id)
+        .where(ContactPoint.kind.in_({kind for kind, _ in wanted}), ContactPoint.value.in_({value for _, value in wanted}))
+        .with_for_update(of=Customer)
+        .execution_options(populate_existing=True)
     )
-    return {(p.kind, p.value): p for p in rows if (p.kind, p.value) in wanted}
+    points, customers = {}, {}
+    for point, customer in rows:
+        if (point.kind, point.value) in wanted:
+            points[(point.kind, point.value)] = point
+            customers[customer.id] = customer
+    return points, customers
 
 
 async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
-    """The customer, or the record it was merged into; locked until the transaction ends.
-
-    The lock (a no-op on SQLite, whose writers take turns anyway) is what keeps
-    a concurrent merge from leaving this contact on the merged record.
-    """
+    """The customer, or the record it was merged into; locked like find_contact_points does."""
     for _ in range(MAX_MERGE_HOPS):
         customer = await session.scalar(
             select(Customer)
@@ -132,23 +141,18 @@ async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
     raise RuntimeError(f"customer {customer_id}: merge chain longer than {MAX_MERGE_HOPS}")
 
 
-async def suggest_lookalikes(session: AsyncSession, customer: Customer, settings: IdentitySettings) -> None:
+async def suggest_lookalikes(
+    session: AsyncSession, customer: Customer, group_keys: list[str], settings: IdentitySettings
+) -> None:
     """Open suggestions for other customers with an alike name who share a domain or number block.
 
-    Two bounded, indexed lookups: customers with the same name key that share
-    a group key, and any customers sharing a group key (for near names).
+    One round trip of two bounded, indexed lookups among customers sharing a
+    group key with the contact's new identifiers: those with the same name
+    key (found however many share the key), and any (for near names).
     """
-    if not customer.name_key:
+    keys = sorted({key for key in group_keys if is_shared_evidence(key, settings.free_mail_domains)})
+    if not customer.name_key or not keys:
         return
-    keys = [
-        key
-        for key in await session.scalars(select(ContactPoint.group_key).where(ContactPoint.customer_id == customer.id))
-        if is_shared_evidence(key, settings.free_mail_domains)
-    ]
-    if not keys:
-        return
-    shared: dict[int, set[str]] = {}
-    names: dict[int, str] = {}
     base = (
         select(ContactPoint.customer_id, ContactPoint.group_key, Customer.name_key)
         .join(Customer, Customer.id == ContactPoint.customer_id)
@@ -159,10 +163,14 @@ async def suggest_lookalikes(session: AsyncSession, customer: Customer, settings
         )
         .limit(LIKENESS_CANDIDATES)
     )
-    for query in (base.where(Customer.name_key == customer.name_key), base):
-        for other_id, key, other_name in await session.execute(query):
-            shared.setdefault(other_id, set()).add(key)
-            names[other_id] = other_name
+    same_name = base.where(Customer.name_key == customer.name_key).subquery()
+    near = base.subquery()
+    query = union_all(select(same_name), select(near))
+    shared: dict[int, set[str]] = {}
+    names: dict[int, str] = {}
+    for other_id, key, other_name in await session.execute(query):
+        shared.setdefault(other_id, set()).add(key)
+        names[other_id] = other_name
     for other_id, other_keys in shared.items():
         likeness = score_likeness(customer.name_key, names[other_id], other_keys)
         if likeness is not None:
