@@ -161,6 +161,8 @@ def cmd_import_customers(settings: Settings, args: argparse.Namespace) -> int:
             f"{report.rows} rows: {report.created} created, {report.updated} updated, "
             f"{report.unchanged} unchanged, {report.suggested} suggested for merging, {len(report.rejected)} rejected"
         )
+        if report.lookalikes:
+            print(f"{report.lookalikes} merge suggestions for new customers named like one with the same company domain or number block")
         for line, reason in report.rejected:
             print(f"line {line}: rejected: {reason}")
         rejected.extend(report.rejected)

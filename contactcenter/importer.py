@@ -45,11 +45,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contactcenter.customers import clean_lifetime_value, clean_segments, clean_text, clean_tier
 from contactcenter.db.models import AuditEvent, ContactPoint, Customer
 from contactcenter.errors import InputError
 from contactcenter.hub import Hub
-from contactcenter.identity import CONFLICT_SCORE, group_key, stronger
-from contactcenter.customers import clean_lifetime_value, clean_segments, clean_text, clean_tier
+from contactcenter.identity import CONFLICT_SCORE, group_key, is_shared_evidence, score_likeness, stronger
 from contactcenter.merge import suggest_merge
 from contactcenter.normalize import name_key, normalize_email, parse_phone
 from contactcenter.settings import IdentitySettings
@@ -87,6 +87,15 @@ class ImportReport:
     unchanged: int = 0
     suggested: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (line, reason)
+    lookalikes: int = 0  # merge suggestions opened for created customers with a same-named twin
+
+    def add(self, other: ImportReport) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.suggested += other.suggested
+        self.rejected.extend(other.rejected)
+        self.lookalikes += other.lookalikes
 
     @property
     def rows(self) -> int:
@@ -138,6 +147,7 @@ async def import_customers(
                     "unchanged": report.unchanged,
                     "suggested": report.suggested,
                     "rejected": len(report.rejected),
+                    "lookalike_suggestions": report.lookalikes,
                 },
             )
         )
@@ -153,18 +163,14 @@ async def _import_file(
         for run in range(1, MAX_BATCH_RUNS + 1):
             try:
                 async with hub.sessions() as session, session.begin():
-                    outcome = await _import_batch(session, batch, set(touched))
+                    outcome, touched_now = await _import_batch(session, batch, touched, settings)
                 break
             except IntegrityError:
                 if run == MAX_BATCH_RUNS:
                     raise
                 log.info("import: a batch met concurrent changes; reading it again")
-        touched |= outcome.touched
-        report.created += outcome.created
-        report.updated += outcome.updated
-        report.unchanged += outcome.unchanged
-        report.suggested += outcome.suggested
-        report.rejected.extend(outcome.rejected)
+        touched |= touched_now
+        report.add(outcome)
         if progress:
             progress(min(chars / size, 1.0), report.rows)
 
@@ -267,23 +273,16 @@ class _NewCustomer:
         return {f: getattr(self, f) for f in ("external_id", "name", "name_key", "company", "tier", "segments", "lifetime_value")}
 
 
-@dataclass
-class _Outcome:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    suggested: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)
-    touched: set[int] = field(default_factory=set)
-
-
-async def _import_batch(session: AsyncSession, rows: list[Row], touched_before: set[int]) -> _Outcome:
+async def _import_batch(
+    session: AsyncSession, rows: list[Row], touched_before: set[int], settings: IdentitySettings
+) -> tuple[ImportReport, set[int]]:
     """Decide every row of the batch against one read of what the database holds.
 
     Counts are per row: `updated` when the row changed its customer (fields,
-    evidence or new addresses), `unchanged` when it did not.
+    evidence or new addresses), `unchanged` when it did not. Also returns the
+    ids of the customers the batch's rows set.
     """
-    outcome = _Outcome()
+    outcome = ImportReport()
     owner, points = await _holders(session, rows)
     new_points: list[tuple[Customer | _NewCustomer, str, str, str, str]] = []  # customer, kind, value, extension, as written
     touched_now: set[int] = set()  # id() of customers a row of this batch already set
@@ -354,14 +353,59 @@ async def _import_batch(session: AsyncSession, rows: list[Row], touched_before: 
                 for customer, kind, value, extension, written in new_points
             ],
         )
+    if created:
+        outcome.lookalikes += await _suggest_lookalikes(session, created, new_points, settings)
     for row, holders in conflicts:
         ids = sorted({c.id for c in holders})
         for other in ids[1:]:
             await suggest_merge(session, ids[0], other, [f"import line {row.line} carries identifiers of both"], CONFLICT_SCORE)
         outcome.suggested += 1
     await session.flush()
-    outcome.touched = {c.id for c in owner.values()}
-    return outcome
+    return outcome, {c.id for c in owner.values() if c.id is not None}
+
+
+async def _suggest_lookalikes(
+    session: AsyncSession,
+    created: list[_NewCustomer],
+    new_points: list[tuple[Customer | _NewCustomer, str, str, str, str]],
+    settings: IdentitySettings,
+) -> int:
+    """Suggest merging each created customer with same-named customers sharing a domain or number block.
+
+    One indexed query per batch, on exact name keys only: near-name likeness
+    is left to the identify step, where one customer at a time is cheap.
+    """
+    keys_of: dict[int, set[str]] = {}
+    for customer, kind, value, _, _ in new_points:
+        key = group_key(kind, value)
+        if isinstance(customer, _NewCustomer) and customer.name_key and is_shared_evidence(key, settings.free_mail_domains):
+            keys_of.setdefault(customer.id or 0, set()).add(key)
+    by_id = {c.id: c for c in created if c.id in keys_of}
+    if not by_id:
+        return 0
+    rows = await session.execute(
+        select(ContactPoint.customer_id, ContactPoint.group_key, Customer.name_key)
+        .join(Customer, Customer.id == ContactPoint.customer_id)
+        .where(
+            ContactPoint.group_key.in_(set().union(*keys_of.values())),
+            Customer.name_key.in_({c.name_key for c in by_id.values()}),
+            Customer.merged_into_id.is_(None),
+        )
+    )
+    twins: dict[tuple[str, str], set[int]] = {}
+    for other_id, key, other_name in rows:
+        twins.setdefault((key, other_name), set()).add(other_id)
+    opened = 0
+    for customer_id, customer in by_id.items():
+        shared: dict[int, set[str]] = {}
+        for key in keys_of[customer_id]:
+            for other_id in twins.get((key, customer.name_key), set()) - {customer_id}:
+                shared.setdefault(other_id, set()).add(key)
+        for other_id, keys in sorted(shared.items()):
+            likeness = score_likeness(customer.name_key, customer.name_key, keys)
+            if likeness is not None and await suggest_merge(session, customer_id, other_id, likeness.reasons, likeness.score):
+                opened += 1
+    return opened
 
 
 async def _holders(session: AsyncSession, rows: list[Row]) -> tuple[dict[Key, Customer], dict[Key, ContactPoint | None]]:

@@ -110,6 +110,26 @@ async def test_import_matches_existing_customers_and_suggests_on_conflicts(hub, 
     assert (again.created, again.updated, again.unchanged, again.suggested) == (0, 0, 2, 1)
 
 
+async def test_new_customers_named_like_a_colleague_on_the_domain_are_suggested(hub, tmp_path):
+    known = (await ingest(hub, make_inbound(email="john@acme.example", name="John Smith"))).customer_id
+    path = write_csv(
+        tmp_path / "crm.csv",
+        [
+            ["Smith, John", "j.smith@acme.example", "", "", "", "", "", ""],
+            ["John Smith", "john.smith@gmail.com", "", "", "", "", "", ""],  # free mail: no reason
+            ["Mary Smith", "mary@acme.example", "", "", "", "", "", ""],
+        ],
+    )
+    report = await import_customers(hub, path)
+    assert (report.created, report.lookalikes) == (3, 1)
+    async with hub.sessions() as session:
+        suggestion = await session.scalar(select(MergeSuggestion))
+        twin = await session.scalar(select(ContactPoint.customer_id).where(ContactPoint.value == "j.smith@acme.example"))
+    assert (suggestion.customer_a_id, suggestion.customer_b_id) == (known, twin)
+    assert suggestion.reasons == ["same name", "both use the email domain acme.example"]
+    assert (await import_customers(hub, path)).lookalikes == 0
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
