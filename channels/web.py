@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 
-from contactcenter.contact import ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt, TicketType
+from contactcenter.contact import ChannelKind, InboundContact, OutboundMessage, SendReceipt, TicketType, typed_identities
 from contactcenter.db.models import utcnow
 from contactcenter.errors import ChannelSendError, InputError, RateLimitedError
 from contactcenter.hub import Hub
@@ -147,15 +147,10 @@ def parse_contact(
     if errors:
         raise InputError("some fields need attention", fields=errors)
 
-    identities = []
-    if email:
-        identities.append(Identity(kind="email", value=email, evidence="claimed", is_reply_address=True))
-    if phone:
-        identities.append(Identity(kind="phone", value=phone, evidence="claimed", is_reply_address=not email))
     return InboundContact(
         channel=channel,
         provider_id=provider_id,
-        identities=tuple(identities),
+        identities=typed_identities(email, phone),
         received_at=utcnow(),
         display_name=name,
         subject=subject,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
 
 from aiohttp import web
 
 from channels import build_channels
 from contactcenter.db.migrate import upgrade
+from contactcenter.events import PostgresEventBridge
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.outbox import OutboxWorker
@@ -36,6 +38,8 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_customer_api(app)
     if workers:
         app.cleanup_ctx.append(_outbox_worker)
+        if hub.engine.dialect.name == "postgresql":
+            app.cleanup_ctx.append(_event_bridge)
     return app
 
 
@@ -50,8 +54,23 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
-    task = asyncio.create_task(OutboxWorker(app[HUB]).run(), name="outbox")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with background(OutboxWorker(app[HUB]).run(), "outbox"):
+        yield
+
+
+async def _event_bridge(app: web.Application) -> AsyncIterator[None]:
+    hub = app[HUB]
+    async with background(PostgresEventBridge(hub.bus, hub.engine).run(), "event-bridge"):
+        yield
+
+
+@contextlib.asynccontextmanager
+async def background(coroutine: Coroutine[Any, Any, None], name: str) -> AsyncIterator[None]:
+    """Run a worker for as long as the app runs; cancel it at shutdown."""
+    task = asyncio.create_task(coroutine, name=name)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -44,6 +44,16 @@ class Identity:
     is_reply_address: bool = False
 
 
+def typed_identities(email: str | None, phone: str | None, evidence: Evidence = "claimed") -> tuple[Identity, ...]:
+    """The identities a person typed (a form, an API call): email answers first."""
+    identities = []
+    if email:
+        identities.append(Identity(kind="email", value=email, evidence=evidence, is_reply_address=True))
+    if phone:
+        identities.append(Identity(kind="phone", value=phone, evidence=evidence, is_reply_address=not email))
+    return tuple(identities)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Attachment:
     filename: str

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from contactcenter.contact import ChannelKind, Identity, InboundContact, TicketType
+from contactcenter.contact import ChannelKind, InboundContact, TicketType, typed_identities
 from contactcenter.db.models import Agent, Customer, utcnow
 from contactcenter.hub import Hub
 from contactcenter.pipeline.route import get_or_create_queue
@@ -54,17 +54,12 @@ async def load_demo(hub: Hub) -> None:
 
     now = utcnow()
     for i, (email, phone, name, subject, text, kind) in enumerate(CONTACTS):
-        identities = []
-        if email:
-            identities.append(Identity(kind="email", value=email, evidence="claimed", is_reply_address=True))
-        if phone:
-            identities.append(Identity(kind="phone", value=phone, evidence="claimed", is_reply_address=not email))
         await ingest(
             hub,
             InboundContact(
                 channel=ChannelKind.WEB,
                 provider_id=f"demo:{i}",
-                identities=tuple(identities),
+                identities=typed_identities(email, phone),
                 received_at=now - timedelta(minutes=10 * (len(CONTACTS) - i)),
                 display_name=name,
                 subject=subject,

@@ -9,12 +9,17 @@ pipeline (live pages reload their state when they see a gap).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import asyncpg
+from sqlalchemy.exc import SQLAlchemyError
 
 from contactcenter.db.models import utcnow
 
@@ -28,6 +33,7 @@ class Event:
     kind: str  # "interaction.created", "ticket.created", "outbox.queued", ...
     data: dict[str, Any] = field(default_factory=dict)
     at: datetime = field(default_factory=utcnow)
+    origin: str = ""  # "" for this process; another process's id when it came over PostgreSQL
 
 
 class EventBus:
@@ -53,3 +59,59 @@ class EventBus:
             yield queue
         finally:
             self._subscribers.discard(queue)
+
+
+class PostgresEventBridge:
+    """Carries events between hub processes that share one PostgreSQL database.
+
+    Every local event is sent with NOTIFY on one channel, and every event another
+    process sent arrives through LISTEN and is published here with its origin, so
+    it is not sent back. Delivery is best effort, like the bus itself: workers
+    that must not miss work also look at the database on a timer.
+    """
+
+    CHANNEL = "contactcenter_events"
+    MAX_PAYLOAD = 7900  # PostgreSQL refuses NOTIFY payloads of 8000 bytes and more
+
+    def __init__(self, bus: EventBus, engine: Any):
+        self.bus = bus
+        self.engine = engine
+        self.origin = uuid.uuid4().hex
+
+    async def run(self) -> None:
+        """Listen and forward until cancelled; reconnect after a lost connection."""
+        while True:
+            try:
+                await self._session()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, SQLAlchemyError) as exc:
+                log.warning("event bridge: %s; reconnecting", exc)
+            await asyncio.sleep(1.0)
+
+    async def _session(self) -> None:
+        async with self.engine.connect() as connection, self.bus.subscribe() as local:
+            raw = (await connection.get_raw_connection()).driver_connection
+            lost = asyncio.Event()
+            raw.add_termination_listener(lambda _conn: lost.set())
+            await raw.add_listener(self.CHANNEL, self._received)
+            try:
+                while not lost.is_set():
+                    event = await local.get()
+                    if not event.origin:
+                        await raw.execute("SELECT pg_notify($1, $2)", self.CHANNEL, self._encode(event))
+            finally:
+                if not lost.is_set():
+                    await raw.remove_listener(self.CHANNEL, self._received)
+
+    def _encode(self, event: Event) -> str:
+        payload = json.dumps({"origin": self.origin, "kind": event.kind, "data": event.data, "at": event.at.isoformat()})
+        if len(payload.encode()) > self.MAX_PAYLOAD:
+            payload = json.dumps({"origin": self.origin, "kind": event.kind, "data": {}, "at": event.at.isoformat()})
+        return payload
+
+    def _received(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        message = json.loads(payload)
+        if message["origin"] == self.origin:
+            return
+        self.bus.publish(
+            Event(message["kind"], message["data"], datetime.fromisoformat(message["at"]), origin=message["origin"])
+        )

@@ -89,6 +89,31 @@ class EmailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ImapMailbox:
+    name: str
+    host: str
+    username: str
+    address: str
+    port: int = 993
+    tls: bool = True
+    password: str = ""
+    password_env: str = ""
+    folder: str = "INBOX"
+    after: str = "seen"
+    move_to: str = "Processed"
+    poll_seconds: float = 60.0
+    idle: bool = True
+
+    def secret(self) -> str:
+        return os.environ.get(self.password_env, "") if self.password_env else self.password
+
+
+@dataclass(frozen=True, slots=True)
+class ImapSettings:
+    mailboxes: list[ImapMailbox]
+
+
+@dataclass(frozen=True, slots=True)
 class TwilioSettings:
     account_sid: str
     auth_token: str
@@ -114,6 +139,7 @@ class Settings:
     routing: RoutingSettings
     outbox: OutboxSettings
     email: EmailSettings
+    imap: ImapSettings
     twilio: TwilioSettings
     identity: IdentitySettings
     # Where the file came from, for messages; not a key.
@@ -258,6 +284,15 @@ def _check(settings: Settings) -> None:
         raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
+    names = [m.name for m in settings.imap.mailboxes]
+    for i, mailbox in enumerate(settings.imap.mailboxes):
+        where = f"[imap] mailboxes[{i}]"
+        if names.count(mailbox.name) > 1:
+            raise ConfigError(f"{where} name {mailbox.name!r} is used twice")
+        if mailbox.after not in ("seen", "move", "delete"):
+            raise ConfigError(f'{where} after must be "seen", "move" or "delete"')
+        if mailbox.password_env and mailbox.password_env not in os.environ:
+            raise ConfigError(f"{where} password_env names {mailbox.password_env}, which is not set")
     _check_identity(settings.identity)
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 from typing import Any
 
-from contactcenter.contact import ChannelKind, Identity, InboundContact, TicketType
+from contactcenter.contact import ChannelKind, InboundContact, TicketType, typed_identities
 from contactcenter.db.models import utcnow
 from contactcenter.settings import Settings
 
@@ -37,15 +37,10 @@ def make_inbound(
     thread_hints: tuple[str, ...] = (),
     **extra: Any,
 ) -> InboundContact:
-    identities = []
-    if email:
-        identities.append(Identity(kind="email", value=email, evidence=evidence, is_reply_address=True))
-    if phone:
-        identities.append(Identity(kind="phone", value=phone, evidence=evidence, is_reply_address=not email))
     return InboundContact(
         channel=channel,
         provider_id=provider_id or f"test:{next(_ids)}",
-        identities=tuple(identities),
+        identities=typed_identities(email, phone, evidence),
         received_at=utcnow(),
         display_name=name,
         subject=subject,

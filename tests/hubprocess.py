@@ -49,7 +49,14 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]]) -> Path:
 
 
 class HubProcess:
-    def __init__(self, workdir: Path, database_url: str, sections: dict[str, dict[str, Any]] | None = None, module: str = "contactcenter"):
+    def __init__(
+        self,
+        workdir: Path,
+        database_url: str,
+        sections: dict[str, dict[str, Any]] | None = None,
+        module: str = "contactcenter",
+        env: dict[str, str] | None = None,
+    ):
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -58,11 +65,12 @@ class HubProcess:
         sections["http"] = {"port": self.port, "public_url": self.url, "secret_key": "test-secret", **sections.get("http", {})}
         self.config = write_config(workdir / "hub.toml", sections)
         self.module = module
+        self.env = dict(env or {})
         self.process: asyncio.subprocess.Process | None = None
         self.log_path = workdir / "hub.log"
 
     async def start(self, timeout: float = 20.0) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         log = self.log_path.open("ab")
         args = [sys.executable, "-m", self.module, "--config", str(self.config), "serve"]
         self.process = await asyncio.create_subprocess_exec(*args, cwd=self.workdir, env=env, stdout=log, stderr=log)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -344,3 +345,19 @@ class InboundRecord(Base):
     interaction_id: Mapped[int | None] = mapped_column(ForeignKey("interactions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()
+
+
+class MailboxState(Base):
+    """How far an IMAP poller got in one mailbox folder (RFC 3501 §2.3.1.1).
+
+    UIDs only mean something together with the folder's UIDVALIDITY; when the
+    server changes it, every message is offered again and the dedupe step
+    (by Message-ID) keeps what we already have.
+    """
+
+    __tablename__ = "mailbox_states"
+
+    mailbox: Mapped[str] = mapped_column(String(200), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:41:51.552734
+Create Date: 2026-11-22 19:11:06.933693
 """
 
 from alembic import op
@@ -72,6 +72,13 @@ def upgrade() -> None:
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_customers_name_key'), ['name_key'], unique=False)
 
+    op.create_table('mailbox_states',
+    sa.Column('mailbox', sa.String(length=200), nullable=False),
+    sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
+    sa.Column('last_uid', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('mailbox', name=op.f('pk_mailbox_states'))
+    )
     op.create_table('queues',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -290,6 +297,7 @@ def downgrade() -> None:
     op.drop_table('contact_points')
     op.drop_table('api_tokens')
     op.drop_table('queues')
+    op.drop_table('mailbox_states')
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_customers_name_key'))
 

@@ -1,0 +1,150 @@
+"""The IMAP poller against a real Dovecot server."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from email import message_from_bytes, policy
+from email.utils import parseaddr
+from pathlib import Path
+
+import aioimaplib
+import pytest
+from sqlalchemy import func, select
+
+from channels.imap_poller import ImapPoller
+from contactcenter.contact import ChannelKind, Identity, InboundContact
+from contactcenter.db.models import Interaction, utcnow
+from contactcenter.pipeline.run import ingest
+from contactcenter.settings import ImapMailbox
+from tests.imap_server import PASSWORD, USER, Dovecot, make_mail, require_dovecot
+
+
+@pytest.fixture
+def dovecot():
+    require_dovecot()
+    # Dovecot's own users must reach the folder: pytest's tmp_path is root-only.
+    root = Path(tempfile.mkdtemp(prefix="cc-dovecot-"))
+    root.chmod(0o755)
+    server = Dovecot(root)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def mailbox_for(server: Dovecot, **changes) -> ImapMailbox:
+    values = {"name": "support", "host": "127.0.0.1", "port": server.port, "tls": False, "username": USER, "password": PASSWORD, "address": USER}
+    return ImapMailbox(**{**values, **changes})
+
+
+def simple_accept(hub):
+    """Until the email channel's parser is wired in: the fields the poller's test needs."""
+
+    async def accept(raw: bytes, mailbox: ImapMailbox) -> None:
+        message = message_from_bytes(raw, policy=policy.default)
+        sender = parseaddr(str(message["From"]))[1].lower()
+        contact = InboundContact(
+            channel=ChannelKind.EMAIL,
+            provider_id=str(message["Message-ID"]),
+            identities=(Identity(kind="email", value=sender, evidence="verified", is_reply_address=True),),
+            received_at=utcnow(),
+            subject=str(message["Subject"]),
+            text=message.get_body(("plain",)).get_content(),
+            source_address=mailbox.address,
+        )
+        await ingest(hub, contact)
+
+    return accept
+
+
+async def interactions(hub) -> int:
+    async with hub.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Interaction))
+
+
+async def wait_until(predicate, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def _seen(server: Dovecot, count: int) -> bool:
+    """Whether `count` messages carry the \\Seen flag the poller sets after accepting them."""
+    await asyncio.sleep(0.2)  # each look is a whole IMAP session: look less often
+    client = aioimaplib.IMAP4("127.0.0.1", server.port)
+    await client.wait_hello_from_server()
+    await client.login(USER, PASSWORD)
+    await client.select("INBOX")
+    response = await client.search("SEEN")
+    await client.logout()
+    return len(bytes(response.lines[0]).split()) == count
+
+
+async def test_200_messages_are_ingested_once_across_a_restart(hub, dovecot):
+    for i in range(200):
+        dovecot.deliver(make_mail(i))
+    accept = simple_accept(hub)
+
+    first = asyncio.create_task(ImapPoller(hub, mailbox_for(dovecot), accept).run())
+    await wait_until(lambda: _at_least(hub, 80))
+    first.cancel()  # the hub stops in the middle of the mailbox
+    await asyncio.gather(first, return_exceptions=True)
+    stopped_at = await interactions(hub)
+    assert 80 <= stopped_at < 200
+
+    second = asyncio.create_task(ImapPoller(hub, mailbox_for(dovecot), accept).run())
+    await wait_until(lambda: _at_least(hub, 200))
+    # New mail arriving while the poller waits (IDLE) is picked up too.
+    dovecot.deliver(make_mail(200))
+    await wait_until(lambda: _seen(dovecot, 201))
+    second.cancel()
+    await asyncio.gather(second, return_exceptions=True)
+
+    assert await interactions(hub) == 201
+    async with hub.sessions() as session:
+        ids = list(await session.scalars(select(Interaction.provider_id)))
+    assert len(set(ids)) == 201
+
+
+async def test_moving_processed_mail_empties_the_inbox(hub, dovecot):
+    for i in range(3):
+        dovecot.deliver(make_mail(i))
+    poller = asyncio.create_task(ImapPoller(hub, mailbox_for(dovecot, after="move"), simple_accept(hub)).run())
+    await wait_until(lambda: _folder_holds(dovecot, "Processed", 3))
+    poller.cancel()
+    await asyncio.gather(poller, return_exceptions=True)
+    assert await _folder_holds(dovecot, "INBOX", 0)
+    assert await interactions(hub) == 3
+
+
+async def _folder_holds(server: Dovecot, folder: str, count: int) -> bool:
+    client = aioimaplib.IMAP4("127.0.0.1", server.port)
+    await client.wait_hello_from_server()
+    await client.login(USER, PASSWORD)
+    response = await client.select(folder)
+    await client.logout()
+    return f"{count} EXISTS".encode() in response.lines
+
+
+async def test_wrong_password_is_retried_not_fatal(hub, dovecot, caplog):
+    poller = ImapPoller(hub, mailbox_for(dovecot, password="wrong"), simple_accept(hub))
+    task = asyncio.create_task(poller.run())
+    await wait_until(lambda: _true("login as" in caplog.text), timeout=20)
+    assert not task.done()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert await interactions(hub) == 0
+
+
+async def _at_least(hub, n: int) -> bool:
+    return await interactions(hub) >= n
+
+
+async def _true(value: bool) -> bool:
+    return value
