@@ -112,3 +112,10 @@ async def test_agent_entered_identifiers_are_claimed_and_then_match(client, hub,
     assert taken.status == 409
     bad = await client.post(f"/api/v1/customers/{customer_id}/contact-points", json={"kind": "phone", "value": "12"}, headers=auth)
     assert bad.status == 400
+
+
+async def test_search_folds_plus_tags_like_matching_does(client, hub, auth):
+    await ingest(hub, make_inbound(email="dora+news@gmail.com", name="Dora"))
+    found = await (await client.get("/api/v1/customers?email=Dora%2Bshop@GMAIL.com", headers=auth)).json()
+    assert [c["name"] for c in found["items"]] == ["Dora"]
+    assert found["items"][0]["contact_points"][0]["value"] == "dora@gmail.com"
