@@ -7,8 +7,6 @@ people's history, so they need a supervisor.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -21,7 +19,7 @@ from contactcenter.keys import HUB
 from contactcenter.merge import do_dismiss_suggestion, do_merge, do_unmerge
 from contactcenter.web.api import _int, _list_response, _page, read_json_object
 from contactcenter.web.auth import require
-from contactcenter.web.serialize import contact_point_json, customer_json, iso
+from contactcenter.web.serialize import contact_point_json, customer_json, merge_record_json, suggestion_json
 
 
 def setup_customer_api(app: web.Application) -> None:
@@ -126,33 +124,3 @@ async def handle_suggestion_dismiss(request: web.Request) -> web.Response:
     async with request.app[HUB].sessions() as session, session.begin():
         suggestion = await do_dismiss_suggestion(session, int(request.match_info["id"]), principal.actor)
     return web.json_response(suggestion_json(suggestion))
-
-
-def suggestion_json(
-    suggestion: MergeSuggestion, customer_a: dict[str, Any] | None = None, customer_b: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": suggestion.id,
-        "customer_a_id": suggestion.customer_a_id,
-        "customer_b_id": suggestion.customer_b_id,
-        "score": suggestion.score,
-        "reasons": suggestion.reasons,
-        "status": suggestion.status,
-        "created_at": iso(suggestion.created_at),
-        "resolved_at": iso(suggestion.resolved_at),
-    }
-    if customer_a is not None:
-        body["customer_a"], body["customer_b"] = customer_a, customer_b
-    return body
-
-
-def merge_record_json(record: MergeRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "survivor_id": record.survivor_id,
-        "merged_id": record.merged_id,
-        "moved": record.moved,
-        "actor": record.actor,
-        "created_at": iso(record.created_at),
-        "undone_at": iso(record.undone_at),
-    }
