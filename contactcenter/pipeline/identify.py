@@ -114,6 +114,7 @@ async def find_contact_points(
         select(ContactPoint, Customer)
         .join(Customer, Customer.id == ContactPoint.customer_id)
         .where(ContactPoint.kind.in_({kind for kind, _ in wanted}), ContactPoint.value.in_({value for _, value in wanted}))
+        .order_by(Customer.id)  # locks taken in id order, as merges take them: no deadlock
         .with_for_update(of=Customer)
         .execution_options(populate_existing=True)
     )
