@@ -49,8 +49,7 @@ async def identify_customer(ctx: IngestContext) -> None:
     if decision.customer_id is None:
         customer = Customer(name=display_name, name_key=name_key(display_name))
         session.add(customer)
-        await session.flush()
-        created = True
+        created = True  # inserted with its contact points in one flush below
     else:
         customer = holders[decision.customer_id]
         if customer.merged_into_id is not None:
@@ -80,17 +79,22 @@ async def identify_customer(ctx: IngestContext) -> None:
         point = known.get((identity.kind, identity.value))
         if point is None:
             point = ContactPoint(
-                customer_id=customer.id,
                 kind=identity.kind,
                 value=identity.value,
                 evidence=identity.evidence,
                 group_key=group_key(identity.kind, identity.value),
             )
+            if created:
+                point.customer = customer  # a new customer's collection needs no load
+            else:
+                point.customer_id = customer.id
             session.add(point)
             added.append(point)
         elif point.customer_id == customer.id:
             point.evidence = stronger(point.evidence, identity.evidence)
     _apply_hints(customer, ctx.contact.customer_hints)
+    if created:
+        await session.flush()  # the next steps need the customer's id
     if added:
         await suggest_lookalikes(session, customer, [p.group_key for p in added], settings)
     ctx.customer = customer
