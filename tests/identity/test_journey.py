@@ -67,6 +67,7 @@ async def test_email_sms_web_then_merge_and_unmerge(client, hub, auth):
     assert response.status == 201, await response.text()
     merge = await response.json()
     assert merge["moved"]["tickets"] == [text.ticket_id] and merge["moved"]["interactions"] == [text.interaction_id]
+    assert await get(client, f"/api/v1/merges/{merge['id']}", agent) == merge
 
     assert await timeline(client, alice, auth) == ["Mail from Alice", "SMS from Alice's phone", "Form with both"]
     tickets = await get(client, f"/api/v1/tickets?customer_id={alice}", auth)
@@ -118,3 +119,5 @@ async def test_merge_refuses_bad_requests(client, hub, auth):
         response = await client.post(path, json=body, headers=auth)
         assert response.status == 409 and (await response.json())["error"]["code"] == "already_merged"
     assert (await ingest(hub, make_inbound(email="b@example.com"))).customer_id == a
+    edit = await client.patch(f"/api/v1/customers/{b}", json={"tier": "A"}, headers=auth)
+    assert edit.status == 409 and (await edit.json())["error"]["code"] == "merged"
