@@ -8,6 +8,7 @@ Each `do_*` writes its audit event in the caller's transaction.
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ MAX_TIER_CHARS = 20
 MAX_SEGMENT_CHARS = 50
 MAX_SEGMENTS = 50
 MAX_TEXT_CHARS = 200
+MAX_NOTES_CHARS = 10_000
 EDITABLE = ("name", "company", "tier", "segments", "lifetime_value", "notes")
 
 
@@ -64,13 +66,20 @@ def clean_text(value: Any, limit: int = MAX_TEXT_CHARS) -> str:
     return normalize_name(value)
 
 
+def clean_notes(value: Any) -> str:
+    """Free text for agents: line breaks kept, only the ends trimmed."""
+    if not isinstance(value, str) or len(value) > MAX_NOTES_CHARS:
+        raise ValueError(f"must be text of at most {MAX_NOTES_CHARS} characters")
+    return unicodedata.normalize("NFC", value).strip()
+
+
 CLEANERS = {
     "name": clean_text,
     "company": clean_text,
     "tier": clean_tier,
     "segments": clean_segments,
     "lifetime_value": clean_lifetime_value,
-    "notes": lambda v: clean_text(v, 10_000).strip() if isinstance(v, str) else clean_text(v),
+    "notes": clean_notes,
 }
 
 

@@ -65,12 +65,14 @@ async def test_agents_set_tier_segments_and_name_audited(client, hub, auth):
     customer_id = (await ingest(hub, make_inbound(email="vip@example.com", name="Vera"))).customer_id
     response = await client.patch(
         f"/api/v1/customers/{customer_id}",
-        json={"tier": "vip", "segments": ["enterprise", " emea ", "enterprise"], "name": " Vera  Important ", "company": "Acme"},
+        json={"tier": "vip", "segments": ["enterprise", " emea ", "enterprise"], "name": " Vera  Important ", "company": "Acme", "notes": "Prefers email.\nCalls on Mondays. "},
         headers=auth,
     )
     assert response.status == 200, await response.text()
     body = await response.json()
     assert (body["tier"], body["segments"], body["name"], body["company"]) == ("VIP", ["emea", "enterprise"], "Vera Important", "Acme")
+    async with hub.sessions() as session:
+        assert (await session.get(Customer, customer_id)).notes == "Prefers email.\nCalls on Mondays."
     async with hub.sessions() as session:
         event = await session.scalar(select(AuditEvent).where(AuditEvent.action == "customer.updated"))
         assert event.subject_id == customer_id and event.details["changes"]["tier"] == ["", "VIP"]
