@@ -21,12 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.actions import audit
 from contactcenter.db.models import ContactPoint, Customer, Interaction, MergeRecord, MergeSuggestion, Ticket, utcnow
 from contactcenter.errors import ConflictError, InputError, NotFoundError
+from contactcenter.normalize import name_key
 
 log = logging.getLogger(__name__)
 
 # Rows moved per UPDATE: keeps the IN list far below every driver's limit.
 CHUNK = 500
-# Survivor fields a merge fills in when the survivor has none; unmerge restores them.
+# Survivor fields a merge fills in when the survivor has none (segments are
+# joined); unmerge restores them.
 FILLED_FIELDS = ("name", "company", "tier", "notes")
 MOVED_MODELS: dict[str, Any] = {"contact_points": ContactPoint, "tickets": Ticket, "interactions": Interaction}
 
@@ -85,12 +87,19 @@ async def do_merge(session: AsyncSession, survivor_id: int, merged_id: int, acto
         ids = list(await session.scalars(select(model.id).where(model.customer_id == merged.id).order_by(model.id)))
         await _move(session, model, ids, survivor.id)
         moved[name] = ids
-    filled = {f: getattr(survivor, f) for f in FILLED_FIELDS if not getattr(survivor, f) and getattr(merged, f)}
-    for field in filled:
-        setattr(survivor, field, getattr(merged, field))
-    moved["survivor_fields"] = filled
-    moved["survivor_segments"] = list(survivor.segments)
-    survivor.segments = list(dict.fromkeys([*survivor.segments, *merged.segments]))
+    # Each changed survivor field as [before, after]: unmerge puts `before`
+    # back unless someone has changed the field since.
+    changed: dict[str, list[Any]] = {}
+    for field in FILLED_FIELDS:
+        if not getattr(survivor, field) and getattr(merged, field):
+            changed[field] = [getattr(survivor, field), getattr(merged, field)]
+    segments = list(dict.fromkeys([*survivor.segments, *merged.segments]))
+    if segments != survivor.segments:
+        changed["segments"] = [list(survivor.segments), segments]
+    for field, (_, after) in changed.items():
+        setattr(survivor, field, after)
+    survivor.name_key = name_key(survivor.name)
+    moved["survivor_fields"] = changed
     if survivor.external_id is None and merged.external_id is not None:
         # Unique column: free it on the merged row before the survivor takes it.
         moved["external_id"] = merged.external_id
@@ -161,9 +170,10 @@ async def do_unmerge(session: AsyncSession, record_id: int, actor: str) -> Merge
             )
         )
         await _move(session, Interaction, followed, merged.id)
-    for field, value in moved["survivor_fields"].items():
-        setattr(survivor, field, value)
-    survivor.segments = list(moved["survivor_segments"])
+    for field, (before, after) in moved["survivor_fields"].items():
+        if getattr(survivor, field) == after:
+            setattr(survivor, field, before)
+    survivor.name_key = name_key(survivor.name)
     if moved.get("external_id") is not None:
         survivor.external_id = None
         await session.flush()

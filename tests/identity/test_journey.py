@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from contactcenter.contact import ChannelKind
-from contactcenter.db.models import AuditEvent
+from contactcenter.db.models import AuditEvent, Customer
 from contactcenter.pipeline.run import ingest
 from contactcenter.web.auth import create_api_token
 from tests.factories import ALICE_EMAIL, ALICE_PHONE, make_inbound
@@ -121,3 +121,20 @@ async def test_merge_refuses_bad_requests(client, hub, auth):
     assert (await ingest(hub, make_inbound(email="b@example.com"))).customer_id == a
     edit = await client.patch(f"/api/v1/customers/{b}", json={"tier": "A"}, headers=auth)
     assert edit.status == 409 and (await edit.json())["error"]["code"] == "merged"
+
+
+async def test_merge_fills_the_survivors_gaps_and_unmerge_takes_back_only_those(client, hub, auth):
+    survivor = (await ingest(hub, make_inbound(email="s@example.com", name=""))).customer_id
+    merged = (await ingest(hub, make_inbound(email="m@example.com", name="Maria Gomez"))).customer_id
+    for customer_id, body in ((survivor, {"segments": ["retail"]}), (merged, {"tier": "vip", "segments": ["emea"], "company": "Acme"})):
+        assert (await client.patch(f"/api/v1/customers/{customer_id}", json=body, headers=auth)).status == 200
+    merge = await (await client.post(f"/api/v1/customers/{survivor}/merge", json={"from_customer_id": merged}, headers=auth)).json()
+    record = await get(client, f"/api/v1/customers/{survivor}", auth)
+    assert (record["name"], record["tier"], record["company"], record["segments"]) == ("Maria Gomez", "VIP", "Acme", ["retail", "emea"])
+    # A person changes the company after the merge: the undo leaves that alone.
+    assert (await client.patch(f"/api/v1/customers/{survivor}", json={"company": "Acme Europe"}, headers=auth)).status == 200
+    assert (await client.post(f"/api/v1/merges/{merge['id']}/undo", headers=auth)).status == 200
+    record = await get(client, f"/api/v1/customers/{survivor}", auth)
+    assert (record["name"], record["tier"], record["company"], record["segments"]) == ("", "", "Acme Europe", ["retail"])
+    async with hub.sessions() as session:
+        assert (await session.get(Customer, survivor)).name_key == ""
