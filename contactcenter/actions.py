@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import ChannelKind, OutboundMessage
 from contactcenter.db.models import AuditEvent, ContactPoint, Customer, Interaction, OutboxMessage, Ticket, utcnow
-from contactcenter.errors import ConflictError
+from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.settings import Settings
 
@@ -169,3 +169,47 @@ def audit(session: AsyncSession, actor: str, action: str, subject: Customer | Ti
             details=details,
         )
     )
+
+
+TICKET_STATUSES = ("new", "open", "pending", "resolved", "closed")
+
+
+def do_add_note(
+    session: AsyncSession, ticket: Ticket, text: str, *, author_agent_id: int, now: datetime | None = None
+) -> tuple[Interaction, list[Event]]:
+    """An internal note on the ticket: in the timeline for agents, never sent to the customer."""
+    now = now or utcnow()
+    note = Interaction(
+        ticket_id=ticket.id,
+        customer_id=ticket.customer_id,
+        channel=ticket.channel,
+        direction="internal",
+        author_agent_id=author_agent_id,
+        text=text,
+        meta={"kind": "note"},
+        created_at=now,
+    )
+    session.add(note)
+    ticket.last_activity_at = now
+    event = Event("interaction.created", {"ticket_id": ticket.id, "customer_id": ticket.customer_id, "channel": ticket.channel, "direction": "internal"})
+    return note, [event]
+
+
+def do_set_status(session: AsyncSession, ticket: Ticket, status: str, *, actor: str, now: datetime | None = None) -> list[Event]:
+    """Move the ticket to `status` and record who did it; nothing happens when it is there already."""
+    if status not in TICKET_STATUSES:
+        raise InputError(f"status must be one of {', '.join(TICKET_STATUSES)}", fields={"status": "unknown status"})
+    if ticket.status == status:
+        return []
+    now = now or utcnow()
+    previous, ticket.status = ticket.status, status
+    if status == "resolved":
+        ticket.resolved_at = now
+    elif status == "closed":
+        ticket.closed_at = now
+        ticket.resolved_at = ticket.resolved_at or now
+    else:
+        ticket.resolved_at = ticket.closed_at = None
+    ticket.last_activity_at = now
+    audit(session, actor, "ticket.status", ticket, **{"from": previous, "to": status})
+    return [Event("ticket.status_changed", {"ticket_id": ticket.id, "from": previous, "to": status, "actor": actor})]

@@ -11,15 +11,19 @@ from typing import Any
 from aiohttp import web
 
 from channels import build_channels
+from contactcenter.assignment import Assigner
 from contactcenter.db.migrate import upgrade
 from contactcenter.events import PostgresEventBridge
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.outbox import OutboxWorker
 from contactcenter.settings import Settings
+from contactcenter.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
+from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.middlewares import error_middleware
+from contactcenter.web.workspace import setup_workspace
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +40,11 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
             hub.channels[channel.kind] = channel
     setup_api(app)
     setup_customer_api(app)
+    setup_routing(app)
+    setup_workspace(app)
     if workers:
         app.cleanup_ctx.append(_outbox_worker)
+        app.cleanup_ctx.append(_routing_workers)
         if hub.engine.dialect.name == "postgresql":
             app.cleanup_ctx.append(_event_bridge)
     return app
@@ -55,6 +62,12 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
     async with background(OutboxWorker(app[HUB]).run(), "outbox"):
+        yield
+
+
+async def _routing_workers(app: web.Application) -> AsyncIterator[None]:
+    hub = app[HUB]
+    async with background(Assigner(hub).run(), "assigner"), background(SlaTimer(hub).run(), "sla-timer"):
         yield
 
 

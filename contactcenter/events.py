@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,6 +59,36 @@ class EventBus:
             yield queue
         finally:
             self._subscribers.discard(queue)
+
+
+async def run_periodically(
+    bus: EventBus, work: Callable[[], Awaitable[object]], *, every: float, wake_on: frozenset[str] = frozenset(), name: str
+) -> None:
+    """Call `work` now and then every `every` seconds, or sooner when an event of
+    a kind in `wake_on` is published, until cancelled. A failing call is logged
+    and tried again next time: a background worker outlives a database hiccup."""
+    wakeup = asyncio.Event()
+
+    async def watch(events: asyncio.Queue[Event]) -> None:
+        while True:
+            if (await events.get()).kind in wake_on:
+                wakeup.set()
+
+    async with bus.subscribe() as events:
+        watcher = asyncio.create_task(watch(events))
+        try:
+            while True:
+                wakeup.clear()
+                try:
+                    await work()
+                except Exception:  # noqa: BLE001 - logged; the next round may succeed
+                    log.exception("%s: round failed; trying again shortly", name)
+                try:
+                    await asyncio.wait_for(wakeup.wait(), every)
+                except TimeoutError:
+                    pass
+        finally:
+            watcher.cancel()
 
 
 class PostgresEventBridge:

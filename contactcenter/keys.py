@@ -1,5 +1,7 @@
 """Typed keys for what the aiohttp application holds."""
 
+import asyncio
+
 from aiohttp import web
 
 from contactcenter.hub import Hub
@@ -7,3 +9,6 @@ from contactcenter.web.ratelimit import RateLimiter
 
 HUB = web.AppKey("hub", Hub)
 FORM_RATE_LIMIT = web.AppKey("form_rate_limit", RateLimiter)
+LOGIN_ADDRESS_LIMIT = web.AppKey("login_address_limit", RateLimiter)
+LOGIN_ACCOUNT_LIMIT = web.AppKey("login_account_limit", RateLimiter)
+STREAMS_CLOSING = web.AppKey("streams_closing", asyncio.Event)  # set on shutdown: live pages end

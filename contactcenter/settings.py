@@ -60,9 +60,69 @@ class TicketSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueSettings:
+    skills: list[str]
+    sla_policy: str
+    calendar: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConditions:
+    """What a contact must look like for a rule to apply; a list means "any of"."""
+
+    channel: list[str] = field(default_factory=list)
+    address: list[str] = field(default_factory=list)
+    ivr: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    tier: list[str] = field(default_factory=list)
+    segment: list[str] = field(default_factory=list)
+    type: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleActions:
+    queue: str = ""
+    priority: str = ""
+    type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRule:
+    name: str
+    when: RuleConditions
+    then: RuleActions
+
+
+@dataclass(frozen=True, slots=True)
 class RoutingSettings:
     default_queue: str
     channel_queues: dict[str, str]
+    queues: dict[str, QueueSettings] = field(default_factory=dict)
+    rules: list[RoutingRule] = field(default_factory=list)
+    default_capacity: dict[str, int] = field(default_factory=dict)
+    assign_interval_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    first_response_hours: dict[str, float]
+    resolution_hours: dict[str, float]
+    at_risk_ratio: float
+    breach_raise_priority: bool
+    breach_move_to_queue: str
+
+
+@dataclass(frozen=True, slots=True)
+class SlaSettings:
+    check_seconds: float
+    policies: dict[str, SlaPolicy]
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSettings:
+    timezone: str
+    hours: dict[str, list[str]]
+    holidays: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +191,15 @@ class IdentitySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkspaceSettings:
+    session_hours: float
+    login_attempts_per_address: int
+    login_attempts_per_account: int
+    login_window_minutes: float
+    board_refresh_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
     http: HttpSettings
@@ -142,6 +211,9 @@ class Settings:
     imap: ImapSettings
     twilio: TwilioSettings
     identity: IdentitySettings
+    sla: SlaSettings
+    calendars: dict[str, CalendarSettings]
+    workspace: WorkspaceSettings
     # Where the file came from, for messages; not a key.
     source: str = field(default="", compare=False)
 
@@ -183,6 +255,9 @@ def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
     """
     for key, value in override.items():
         name = f"{where}.{key}" if where else key
+        if where in _NAMED_TABLES:
+            base[key] = value  # a calendar or policy is added, or replaced whole, by name
+            continue
         if key not in base:
             raise ConfigError(f"unknown configuration key [{_section(name)}] {_key(name)}")
         if isinstance(value, dict) and isinstance(base[key], dict) and not _is_open_table(name):
@@ -282,6 +357,14 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[http] public_url must start with http:// or https://")
     if settings.email.relay_tls not in ("starttls", "tls", "none"):
         raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
+    if settings.workspace.session_hours <= 0:
+        raise ConfigError("[workspace] session_hours must be more than 0")
+    if settings.workspace.login_attempts_per_address < 1 or settings.workspace.login_attempts_per_account < 1:
+        raise ConfigError("[workspace] login_attempts_per_address and login_attempts_per_account must be at least 1")
+    if settings.workspace.login_window_minutes <= 0:
+        raise ConfigError("[workspace] login_window_minutes must be more than 0")
+    if settings.workspace.board_refresh_seconds < 1:
+        raise ConfigError("[workspace] board_refresh_seconds must be at least 1")
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
     names = [m.name for m in settings.imap.mailboxes]
@@ -293,6 +376,9 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f'{where} after must be "seen", "move" or "delete"')
         if mailbox.password_env and mailbox.password_env not in os.environ:
             raise ConfigError(f"{where} password_env names {mailbox.password_env}, which is not set")
+    from contactcenter.routing import check_routing_settings  # it reads these dataclasses
+
+    check_routing_settings(settings)
     _check_identity(settings.identity)
 
 
@@ -306,7 +392,9 @@ def _check_identity(identity: IdentitySettings) -> None:
 
 
 # Tables whose keys are names chosen by the operator rather than fixed settings.
-_OPEN_TABLES = {"email.addresses", "routing.channel_queues"}
+_OPEN_TABLES = {"email.addresses", "routing.channel_queues", "routing.queues", "routing.default_capacity"}
+# Tables of named definitions an operator adds to; the documented ones stay.
+_NAMED_TABLES = {"sla.policies", "calendars"}
 
 
 def _is_open_table(name: str) -> bool:

@@ -147,6 +147,8 @@ class Agent(Base):
     presence: Mapped[str] = mapped_column(String(20), default="offline")
     presence_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_assigned_at: Mapped[datetime | None] = mapped_column()
+    # Set while the agent is on a call: busy for voice, whatever the presence.
+    on_call_since: Mapped[datetime | None] = mapped_column()
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -179,6 +181,10 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     sla_state: Mapped[str] = mapped_column(String(20), default="ok")  # ok | at_risk | breached
+    # SLA clocks stop while pending: when the pause began, and when it ended
+    # (the SLA timer then moves the due times on by the business time paused).
+    sla_paused_at: Mapped[datetime | None] = mapped_column()
+    sla_resumed_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def reference(self) -> str:

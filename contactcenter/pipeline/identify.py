@@ -34,8 +34,6 @@ from contactcenter.settings import IdentitySettings
 LIKENESS_CANDIDATES = 50
 # A merged record points at its survivor; chains longer than this are a bug.
 MAX_MERGE_HOPS = 10
-# Customer hints an intake integration may set on a customer who has none.
-HINTED_FIELDS = ("tier",)
 
 
 async def identify_customer(ctx: IngestContext) -> None:
@@ -92,7 +90,6 @@ async def identify_customer(ctx: IngestContext) -> None:
             added.append(point)
         elif point.customer_id == customer.id:
             point.evidence = stronger(point.evidence, identity.evidence)
-    _apply_hints(customer, ctx.contact.customer_hints)
     if created:
         await session.flush()  # the next steps need the customer's id
     if added:
@@ -180,11 +177,3 @@ async def suggest_lookalikes(
         likeness = score_likeness(customer.name_key, names[other_id], other_keys)
         if likeness is not None:
             await suggest_merge(session, customer.id, other_id, likeness.reasons, likeness.score)
-
-
-def _apply_hints(customer: Customer, hints: dict) -> None:
-    """An integration's hints fill gaps; they never overwrite what people set."""
-    for field in HINTED_FIELDS:
-        value = hints.get(field)
-        if isinstance(value, str) and value and not getattr(customer, field):
-            setattr(customer, field, value[:20])

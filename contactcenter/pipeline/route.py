@@ -1,8 +1,10 @@
-"""Step: give a new ticket its queue and priority.
+"""Step: give a new ticket its queue, priority, type and SLA due times.
 
-The queue comes from where the contact arrived: the mailbox address it was sent
-to, else the channel's queue, else the default. Follow-ups keep the queue,
-priority and assignee their ticket already has.
+The routing rules (`contactcenter.routing`) decide from the channel, the
+address the contact came in through, the caller's menu choice, keywords, and
+the customer's tier and segments. The queue's SLA policy then sets when the
+first answer and the resolution fall due, in the queue's business hours.
+Follow-ups keep the queue, priority and assignee their ticket already has.
 """
 
 from __future__ import annotations
@@ -10,39 +12,76 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.db.models import Queue
+from contactcenter.db.models import Customer, Queue
 from contactcenter.pipeline.context import IngestContext
+from contactcenter.routing import RoutingFacts, choose_route
 from contactcenter.settings import Settings
+from contactcenter.sla import queue_sla, start_clocks
 
-PRIORITY_NORMAL = 2
-PRIORITY_HIGH = 3
+# The key voice puts the caller's menu choice under in InboundContact.metadata.
+IVR_CHOICE = "ivr_choice"
 
 
 async def route_ticket(ctx: IngestContext) -> None:
-    assert ctx.ticket is not None
+    assert ctx.ticket is not None and ctx.customer is not None
     if not ctx.ticket_created:
         return
-    name = choose_queue_name(ctx.hub.settings, ctx.contact.channel, ctx.contact.source_address)
-    ctx.queue = await get_or_create_queue(ctx.session, name)
+    settings = ctx.hub.settings
+    decision = choose_route(settings, routing_facts(ctx))
+    ctx.queue = await get_or_create_queue(ctx.session, decision.queue, settings)
     ctx.ticket.queue_id = ctx.queue.id
-    # A complaint is not a question: it waits less.
-    ctx.ticket.priority = PRIORITY_HIGH if ctx.ticket.type == "complaint" else PRIORITY_NORMAL
+    ctx.ticket.priority = decision.priority
+    ctx.ticket.type = decision.type
+    start_clocks(ctx.ticket, queue_sla(settings, ctx.queue), ctx.now)
 
 
-def choose_queue_name(settings: Settings, channel: str, source_address: str) -> str:
-    if channel == "email" and source_address.lower() in _lower_keys(settings.email.addresses):
-        return _lower_keys(settings.email.addresses)[source_address.lower()]
-    return settings.routing.channel_queues.get(channel, settings.routing.default_queue)
+def routing_facts(ctx: IngestContext) -> RoutingFacts:
+    contact, customer = ctx.contact, ctx.customer
+    assert customer is not None and ctx.ticket is not None
+    return RoutingFacts(
+        channel=contact.channel,
+        address=contact.source_address,
+        ivr=str(contact.metadata.get(IVR_CHOICE, "")),
+        text=f"{contact.subject}\n{contact.text}",
+        tier=customer_tier(customer, contact.channel, contact.customer_hints),
+        segments=tuple(str(s) for s in (customer.segments or ())),
+        type=ctx.ticket.type,
+    )
 
 
-async def get_or_create_queue(session: AsyncSession, name: str) -> Queue:
+def customer_tier(customer: Customer, channel: str, hints: dict) -> str:
+    """The record's tier; an integrator's hint (JSON intake, behind a token) only fills a gap."""
+    if customer.tier:
+        return customer.tier
+    hinted = hints.get("tier") if channel == "api" else None
+    return hinted if isinstance(hinted, str) else ""
+
+
+async def get_or_create_queue(session: AsyncSession, name: str, settings: Settings | None = None) -> Queue:
+    """The queue row by name. Configured queues are written at start-up; a queue
+    named only elsewhere (say a mailbox address) is made here, with its
+    configured terms when there are any."""
     queue = await session.scalar(select(Queue).where(Queue.name == name))
     if queue is None:
         queue = Queue(name=name)
+        configured = settings.routing.queues.get(name) if settings else None
+        if configured is not None:
+            queue.skills, queue.sla_policy, queue.calendar = list(configured.skills), configured.sla_policy, configured.calendar
         session.add(queue)
         await session.flush()
     return queue
 
 
-def _lower_keys(mapping: dict[str, str]) -> dict[str, str]:
-    return {k.lower(): v for k, v in mapping.items()}
+async def sync_queues(session: AsyncSession, settings: Settings) -> None:
+    """Write the configured queues' skills, policy and calendar to their rows.
+
+    Run at start-up; queues no longer configured keep their rows, since tickets
+    still point at them.
+    """
+    existing = {q.name: q for q in await session.scalars(select(Queue))}
+    for name, configured in settings.routing.queues.items():
+        queue = existing.get(name)
+        if queue is None:
+            queue = Queue(name=name)
+            session.add(queue)
+        queue.skills, queue.sla_policy, queue.calendar = list(configured.skills), configured.sla_policy, configured.calendar

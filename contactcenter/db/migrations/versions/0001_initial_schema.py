@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 19:11:06.933693
+Create Date: 2026-11-22 19:32:48.702114
 """
 
 from alembic import op
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('presence', sa.String(length=20), nullable=False),
     sa.Column('presence_changed_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_assigned_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('on_call_since', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agents')),
@@ -169,6 +170,8 @@ def upgrade() -> None:
     sa.Column('resolved_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sla_state', sa.String(length=20), nullable=False),
+    sa.Column('sla_paused_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sla_resumed_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['assignee_id'], ['agents.id'], name=op.f('fk_tickets_assignee_id_agents')),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_tickets_customer_id_customers')),
     sa.ForeignKeyConstraint(['parent_id'], ['tickets.id'], name=op.f('fk_tickets_parent_id_tickets')),

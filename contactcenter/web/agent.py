@@ -1,0 +1,216 @@
+"""The agent's pages: the inbox, one ticket with its customer, and the forms that answer it.
+
+Everything works without JavaScript: forms post, then redirect back (303) with
+a short notice, or show the page again with the error and the typed text kept.
+Email HTML is treated as hostile even though the email channel sanitised it:
+the page shows the text, and the HTML only inside a sandboxed frame.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
+
+from contactcenter.actions import TICKET_STATUSES, do_add_note, do_reply, do_set_status
+from contactcenter.db import queries
+from contactcenter.db.inbox import ACTIVE_STATUSES, INBOX_LIMIT, inbox, ticket_view
+from contactcenter.db.models import format_reference, utcnow
+from contactcenter.errors import ConflictError, InputError
+from contactcenter.events import Event
+from contactcenter.keys import HUB
+from contactcenter.presence import do_set_presence
+from contactcenter.web.sessions import (
+    Person,
+    check_form,
+    private_page,
+    require_person,
+    safe_next,
+    see_other,
+)
+from contactcenter.web.streams import event_stream, server_event
+
+log = logging.getLogger(__name__)
+
+STATUS_FILTERS = ("active", *TICKET_STATUSES, "all")
+NOTICES = {
+    "reply": "Reply queued; it is on its way to the customer.",
+    "note": "Internal note added.",
+    "status": "Status changed.",
+}
+# Events that can change what an inbox shows; the stream names only the kinds,
+# never a customer's data, and the page offers a refresh.
+INBOX_EVENTS = frozenset(
+    {"ticket.created", "ticket.assigned", "ticket.released", "ticket.transferred", "ticket.status_changed",
+     "interaction.created", "sla.at_risk", "sla.breached"}
+)
+# The frame's own policy: no scripts, nothing fetched from anywhere (remote
+# images are how senders learn that a mail was opened), inline styles only.
+EMAIL_FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'"
+
+
+def setup_agent_pages(app: web.Application) -> None:
+    app.router.add_get("/agent", handle_inbox)
+    app.router.add_get("/agent/events", handle_inbox_events)
+    app.router.add_get("/agent/tickets/{reference}", handle_ticket)
+    app.router.add_post("/agent/tickets/{reference}/reply", handle_reply)
+    app.router.add_post("/agent/tickets/{reference}/note", handle_note)
+    app.router.add_post("/agent/tickets/{reference}/status", handle_status)
+    app.router.add_post("/agent/presence", handle_presence)
+
+
+async def handle_inbox(request: web.Request) -> web.Response:
+    person = await require_person(request, "agent")
+    status = request.query.get("status", "active")
+    if status not in STATUS_FILTERS:
+        raise InputError(f"status must be one of {', '.join(STATUS_FILTERS)}")
+    statuses = {"active": ACTIVE_STATUSES, "all": TICKET_STATUSES}.get(status, (status,))
+    queue = request.query.get("queue", "")
+    async with request.app[HUB].sessions() as session:
+        names = await queries.queue_names(session)
+        queue_id = next((i for i, n in names.items() if n == queue), -1) if queue else None
+        mine, waiting = await inbox(session, person.id, statuses=statuses, queue_id=queue_id)
+    return private_page(
+        request,
+        person,
+        "agent_inbox.html",
+        mine=mine,
+        waiting=waiting,
+        status_filter=status,
+        statuses=STATUS_FILTERS,
+        queue=queue,
+        queues=sorted(names.values()),
+        limit=INBOX_LIMIT,
+        query=request.query_string,
+        now=utcnow(),
+    )
+
+
+async def handle_inbox_events(request: web.Request) -> web.StreamResponse:
+    await require_person(request, "agent")
+
+    async def render(events: list[Event]) -> bytes | None:
+        kinds = sorted({e.kind for e in events} & INBOX_EVENTS)
+        return server_event("changed", {"kinds": kinds}) if kinds else None
+
+    return await event_stream(request, render, refresh=request.app[HUB].settings.workspace.board_refresh_seconds)
+
+
+async def handle_ticket(request: web.Request) -> web.Response:
+    person = await require_person(request, "agent")
+    return await _ticket_page(request, person, notice=NOTICES.get(request.query.get("done", ""), ""))
+
+
+async def handle_reply(request: web.Request) -> web.Response:
+    person, form = await _posted_form(request)
+    hub = request.app[HUB]
+    text = str(form.get("text", "")).strip()
+    if problem := _text_problem(text, "reply", hub.settings.web.max_message_chars):
+        return await _ticket_page(request, person, status=400, reply_error=problem, reply_text=text)
+    try:
+        async with hub.sessions() as session, session.begin():
+            ticket = await queries.get_ticket(session, request.match_info["reference"])
+            _, _, events = await do_reply(session, hub.settings, ticket, text, author_agent_id=person.id)
+            # Same as the API: an answered ticket waits for the customer.
+            if ticket.status in ("new", "open"):
+                ticket.status = "pending"
+    except ConflictError as exc:
+        return await _ticket_page(request, person, status=409, reply_error=_reply_problem(exc), reply_text=text)
+    hub.bus.publish_all(events)
+    return see_other(f"/agent/tickets/{ticket.reference}?done=reply")
+
+
+async def handle_note(request: web.Request) -> web.Response:
+    person, form = await _posted_form(request)
+    hub = request.app[HUB]
+    text = str(form.get("text", "")).strip()
+    if problem := _text_problem(text, "note", hub.settings.web.max_message_chars):
+        return await _ticket_page(request, person, status=400, note_error=problem, note_text=text)
+    async with hub.sessions() as session, session.begin():
+        ticket = await queries.get_ticket(session, request.match_info["reference"])
+        _, events = do_add_note(session, ticket, text, author_agent_id=person.id)
+    hub.bus.publish_all(events)
+    return see_other(f"/agent/tickets/{ticket.reference}?done=note#timeline-end")
+
+
+async def handle_status(request: web.Request) -> web.Response:
+    person, form = await _posted_form(request)
+    hub = request.app[HUB]
+    status = str(form.get("status", ""))
+    if status not in TICKET_STATUSES or status == "new":
+        return await _ticket_page(request, person, status=400, status_error="Choose open, pending, resolved or closed.")
+    async with hub.sessions() as session, session.begin():
+        ticket = await queries.get_ticket(session, request.match_info["reference"])
+        events: list[Event] = do_set_status(session, ticket, status, actor=person.principal.actor)
+    hub.bus.publish_all(events)
+    return see_other(f"/agent/tickets/{ticket.reference}?done=status")
+
+
+async def handle_presence(request: web.Request) -> web.Response:
+    """The agent says whether they can take work; routing gives work only to the available."""
+    person, form = await _posted_form(request)
+    hub = request.app[HUB]
+    async with hub.sessions() as session, session.begin():
+        _, events = await do_set_presence(session, person.id, str(form.get("presence", "")), actor=person.principal.actor)
+    hub.bus.publish_all(events)
+    return see_other(safe_next(str(form.get("next", "/agent"))))
+
+
+async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str | bytes | bytearray | FileField]]:
+    """The signed-in agent and their form, once its CSRF token checks out."""
+    person = await require_person(request, "agent")
+    form = await request.post()
+    check_form(request, form)
+    return person, form
+
+
+def _text_problem(text: str, what: str, limit: int) -> str:
+    if not text:
+        return f"Write a {what} first."
+    if len(text) > limit:
+        return f"The {what} is longer than {limit} characters."
+    return ""
+
+
+async def _ticket_page(request: web.Request, person: Person, *, status: int = 200, **values: object) -> web.Response:
+    async with request.app[HUB].sessions() as session:
+        view = await ticket_view(session, request.match_info["reference"])
+    defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": ""}
+    return private_page(
+        request,
+        person,
+        "agent_ticket.html",
+        status=status,
+        view=view,
+        now=utcnow(),
+        statuses=TICKET_STATUSES[1:],
+        email_document=email_document,
+        reference_of=format_reference,
+        **{**defaults, **values},
+    )
+
+
+def email_document(body_html: str) -> str:
+    """The srcdoc of the sandboxed frame that shows an email's HTML.
+
+    The frame has `sandbox` with no allowances (no scripts, no same origin,
+    no forms, no popups, no top navigation) and its own CSP; the value is
+    attribute-escaped by the template, so it cannot close the attribute.
+    """
+    return (
+        "<!doctype html><html><head><meta charset=\"utf-8\">"
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"{EMAIL_FRAME_CSP}\">"
+        "<style>body{font:14px/1.45 system-ui,sans-serif;margin:8px;color:#1d2330;word-wrap:break-word}"
+        "img{max-width:100%}</style></head><body>"
+        f"{body_html}</body></html>"
+    )
+
+
+def _reply_problem(exc: ConflictError) -> str:
+    if exc.code == "opted_out":
+        return "This customer's number has opted out of SMS (they sent STOP), so no SMS can be sent. Reach them another way."
+    if exc.code == "no_reply_address":
+        return "This customer has no email address or phone number to reply to. Add one to their record first."
+    return exc.message
