@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from channels.email_channel import EmailChannel
 from channels.web import WebChannel
 
 if TYPE_CHECKING:
@@ -16,4 +17,4 @@ if TYPE_CHECKING:
 
 
 def build_channels(hub: Hub) -> list[Channel]:
-    return [WebChannel(hub)]
+    return [WebChannel(hub), EmailChannel(hub)]

@@ -81,6 +81,7 @@ async def do_reply(
         message_id=message_id,
         in_reply_to=in_reply_to,
         references=references,
+        auto_submitted=kind == "acknowledgement",
         interaction_id=interaction.id,
     )
     outbox = OutboxMessage(

@@ -130,6 +130,7 @@ class OutboundMessage:
     message_id: str = ""
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
+    auto_submitted: bool = False  # sent by the hub itself (RFC 3834): acknowledgements
     outbox_id: int = 0
     interaction_id: int = 0
 

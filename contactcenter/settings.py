@@ -57,6 +57,8 @@ class WebSettings:
 class TicketSettings:
     thread_window_hours: float
     auto_acknowledge: bool
+    reopen_days: float
+    acknowledgements_per_hour: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,8 @@ class EmailSettings:
     relay_tls: str
     from_address: str
     addresses: dict[str, str]
+    max_attachment_bytes: int
+    max_attachments: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,6 +359,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[http] port must be between 1 and 65535")
     if not settings.http.public_url.startswith(("http://", "https://")):
         raise ConfigError("[http] public_url must start with http:// or https://")
+    if not 0 <= settings.email.smtp_port < 65536:
+        raise ConfigError("[email] smtp_port must be between 0 and 65535 (0: any free port)")
     if settings.email.relay_tls not in ("starttls", "tls", "none"):
         raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
     if settings.workspace.session_hours <= 0:

@@ -117,7 +117,10 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Default settings with a fixed secret and acknowledgements off (tests opt in)."""
     monkeypatch.chdir(tmp_path)  # var/ goes to the test's own folder
     base = load_settings(environ={})
-    return settings_with(base, http={"secret_key": "test-secret"}, tickets={"auto_acknowledge": False})
+    # smtp_port 0: each test's SMTP receiver takes a free port (see channels.smtp_server.SMTP_PORT).
+    return settings_with(
+        base, http={"secret_key": "test-secret"}, tickets={"auto_acknowledge": False}, email={"smtp_port": 0}
+    )
 
 
 @pytest.fixture

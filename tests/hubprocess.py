@@ -63,6 +63,8 @@ class HubProcess:
         sections = dict(sections or {})
         sections["database"] = {"url": database_url, **sections.get("database", {})}
         sections["http"] = {"port": self.port, "public_url": self.url, "secret_key": "test-secret", **sections.get("http", {})}
+        # Any free port for the SMTP receiver unless the test names one: hubs run side by side.
+        sections["email"] = {"smtp_port": 0, **sections.get("email", {})}
         self.config = write_config(workdir / "hub.toml", sections)
         self.module = module
         self.env = dict(env or {})

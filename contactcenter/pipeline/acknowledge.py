@@ -1,13 +1,20 @@
 """Step: tell the customer we have their message, with the ticket reference.
 
 Only for a contact that opened a ticket, never for automated mail (answering an
-auto-reply with an auto-reply is how mail loops start), and never to a number
-that opted out of SMS. Voice callers hear their confirmation in the call.
+auto-reply with an auto-reply is how mail loops start), never to a number
+that opted out of SMS, and at most `[tickets] acknowledgements_per_hour` to
+one address (a loop that slips past the automated-mail checks stops there).
+Voice callers hear their confirmation in the call.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
 from contactcenter.actions import do_reply, is_opted_out
+from contactcenter.db.models import Interaction, OutboxMessage
 from contactcenter.messages import render_message
 from contactcenter.pipeline.context import IngestContext
 
@@ -24,6 +31,8 @@ async def acknowledge(ctx: IngestContext) -> None:
         return
     if reply.kind == "phone" and await is_opted_out(ctx.session, reply.value):
         return
+    if await _acknowledged_recently(ctx, reply.value) >= ctx.hub.settings.tickets.acknowledgements_per_hour:
+        return
     assert ctx.ticket is not None and ctx.customer is not None
     template = "acknowledgement" if reply.kind == "email" else "acknowledgement_sms"
     text, html = render_message(
@@ -31,3 +40,17 @@ async def acknowledge(ctx: IngestContext) -> None:
     )
     _, _, events = await do_reply(ctx.session, ctx.hub.settings, ctx.ticket, text, html=html, kind="acknowledgement", now=ctx.now)
     ctx.events.extend(events)
+
+
+async def _acknowledged_recently(ctx: IngestContext, address: str) -> int:
+    """Acknowledgements sent to `address` in the last hour (a loop with another auto-responder shows here)."""
+    return await ctx.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .join(Interaction, Interaction.id == OutboxMessage.interaction_id)
+        .where(
+            OutboxMessage.recipient == address,
+            OutboxMessage.created_at >= ctx.now - timedelta(hours=1),
+            Interaction.meta["kind"].as_string() == "acknowledgement",
+        )
+    ) or 0

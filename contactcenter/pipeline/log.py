@@ -62,6 +62,9 @@ async def _store_attachment(ctx: IngestContext, interaction_id: int, attachment)
     exists = await ctx.session.scalar(select(AttachmentBlob.sha256).where(AttachmentBlob.sha256 == digest))
     if exists is None:
         ctx.session.add(AttachmentBlob(sha256=digest, content=attachment.content))
+        # No relationship ties the two models, so the unit of work would not
+        # know to insert the blob before the row that refers to it.
+        await ctx.session.flush()
     ctx.session.add(
         Attachment(
             interaction_id=interaction_id,

@@ -1,30 +1,50 @@
 """Step: put the contact on an existing ticket, or open a new one.
 
-In order of strength: a Message-ID we received or sent on a ticket, a ticket
-reference the customer quoted, then (for conversational channels) the
-customer's open ticket on the same channel that saw activity within the window.
-A reference only counts when the sender is the ticket's customer: anyone can
-type `CC-000123`, and it must not let them write into someone else's ticket.
+In order of strength: a Message-ID we received or sent on a ticket (every
+In-Reply-To and References value, RFC 5322 §3.6.4), a ticket reference quoted
+in the subject or body (`[CC-000123]`), then (for conversational channels)
+the customer's open ticket on the same channel that saw activity within the
+window.
+
+Every signal is checked against the sender: it joins a ticket only as one of
+that ticket's participants (its customer, or an address that was on its mail
+in From/To/Cc). Anyone can type `CC-000123` or reply to a forwarded mail;
+that must not let them write into someone else's ticket, and replies from
+many customers to one bulk message must not collapse into one ticket.
+
+A closed ticket is reopened by a reply within `[tickets] reopen_days` of
+closing; after that the reply opens a new ticket linked to it (parent).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from contactcenter.db.models import Interaction, Ticket, parse_reference
+from contactcenter.db.models import ContactPoint, Interaction, Ticket, parse_reference
 from contactcenter.pipeline.context import IngestContext
 
 OPEN_STATUSES = ("new", "open", "pending")
 # Channels where a contact within the window is the same conversation. Email is
 # not one: a new mail without threading headers is a new matter.
 WINDOW_CHANNELS = ("web", "api", "sms", "voice")
+# Address lists on an interaction's metadata that make someone a participant.
+PARTICIPANT_KEYS = ("participants", "from", "to", "cc")
+MAX_INTERACTIONS_CHECKED = 200
 
 
 async def thread_into_ticket(ctx: IngestContext) -> None:
     assert ctx.customer is not None
     ticket = await _by_message_id(ctx) or await _by_reference(ctx) or await _by_window(ctx)
+    parent_id = None
+    if ticket is not None and ticket.status == "closed":
+        if _within_reopen_period(ctx, ticket):
+            ticket.status = "open"
+            ticket.closed_at = None
+        else:
+            parent_id, ticket = ticket.id, None
     if ticket is None:
         contact = ctx.contact
         ticket = Ticket(
@@ -34,6 +54,7 @@ async def thread_into_ticket(ctx: IngestContext) -> None:
             status="new",
             channel=contact.channel,
             source_address=contact.source_address,
+            parent_id=parent_id,
             created_at=ctx.now,
             last_activity_at=ctx.now,
         )
@@ -47,16 +68,38 @@ async def _by_message_id(ctx: IngestContext) -> Ticket | None:
     message_ids = [hint for hint in ctx.contact.thread_hints if hint.startswith("<")]
     if not message_ids:
         return None
-    ticket_ids = await ctx.session.scalars(
-        select(Interaction.ticket_id)
+    rows = await ctx.session.execute(
+        select(Interaction.provider_id, Interaction.ticket_id, Interaction.direction, Interaction.meta)
         .where(Interaction.channel == "email", Interaction.provider_id.in_(message_ids))
         .where(Interaction.ticket_id.is_not(None))
     )
-    for ticket_id in ticket_ids:
-        ticket = await ctx.session.get(Ticket, ticket_id)
-        if ticket is not None and ticket.customer_id == ctx.customer.id:
+    by_id = {row.provider_id: row for row in rows}
+    # The hints come nearest first (In-Reply-To, then References from the end).
+    for message_id in message_ids:
+        row = by_id.get(message_id)
+        if row is None:
+            continue
+        ticket = await _participant_ticket(ctx, row.ticket_id)
+        if ticket is not None:
+            if row.direction == "outbound":
+                await _verify_reply_address(ctx, (row.meta or {}).get("to"))
             return ticket
     return None
+
+
+async def _verify_reply_address(ctx: IngestContext, sent_to: str | None) -> None:
+    """A reply to a message we sent to this address proves the sender reads it (DESIGN.md §1)."""
+    sender = ctx.contact.reply_identity()
+    if sender is None or sender.kind != "email" or sender.value != sent_to:
+        return
+    await ctx.session.flush()  # the contact point identify just added
+    point = await ctx.session.scalar(
+        select(ContactPoint).where(ContactPoint.kind == "email", ContactPoint.value == sender.value)
+    )
+    if point is not None and point.customer_id == ctx.customer.id:
+        point.evidence = "verified"
+        if ctx.matched is not None and ctx.matched.value == sender.value:
+            ctx.matched = dataclasses.replace(ctx.matched, evidence="verified")
 
 
 async def _by_reference(ctx: IngestContext) -> Ticket | None:
@@ -64,10 +107,49 @@ async def _by_reference(ctx: IngestContext) -> Ticket | None:
         ticket_id = parse_reference(hint)
         if ticket_id is None:
             continue
-        ticket = await ctx.session.get(Ticket, ticket_id)
-        if ticket is not None and ticket.customer_id == ctx.customer.id:
+        ticket = await _participant_ticket(ctx, ticket_id)
+        if ticket is not None:
             return ticket
     return None
+
+
+async def _participant_ticket(ctx: IngestContext, ticket_id: int) -> Ticket | None:
+    """The ticket, when the contact's sender takes part in it; otherwise None."""
+    assert ctx.customer is not None
+    ticket = await ctx.session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    if ticket.customer_id == ctx.customer.id:
+        return ticket
+    sender = ctx.contact.reply_identity()
+    rows = await ctx.session.execute(
+        select(Interaction.customer_id, Interaction.meta)
+        .where(Interaction.ticket_id == ticket_id)
+        .order_by(Interaction.id)
+        .limit(MAX_INTERACTIONS_CHECKED)
+    )
+    for customer_id, meta in rows:
+        if customer_id == ctx.customer.id:
+            return ticket
+        if sender is not None and sender.kind == "email" and sender.value in _addresses(meta or {}):
+            return ticket
+    return None
+
+
+def _addresses(meta: dict) -> set[str]:
+    found: set[str] = set()
+    for key in PARTICIPANT_KEYS:
+        value = meta.get(key)
+        if isinstance(value, str):
+            found.add(value.lower())
+        elif isinstance(value, list):
+            found.update(v.lower() for v in value if isinstance(v, str))
+    return found
+
+
+def _within_reopen_period(ctx: IngestContext, ticket: Ticket) -> bool:
+    closed_at = ticket.closed_at or ticket.last_activity_at
+    return ctx.now - closed_at <= timedelta(days=ctx.hub.settings.tickets.reopen_days)
 
 
 async def _by_window(ctx: IngestContext) -> Ticket | None:

@@ -6,8 +6,6 @@ import asyncio
 import shutil
 import tempfile
 import time
-from email import message_from_bytes, policy
-from email.utils import parseaddr
 from pathlib import Path
 
 import aioimaplib
@@ -15,9 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from channels.imap_poller import ImapPoller
-from contactcenter.contact import ChannelKind, Identity, InboundContact
-from contactcenter.db.models import Interaction, utcnow
-from contactcenter.pipeline.run import ingest
+from channels.imap_wiring import imap_accept
+from contactcenter.db.models import Interaction
 from contactcenter.settings import ImapMailbox
 from tests.imap_server import PASSWORD, USER, Dovecot, make_mail, require_dovecot
 
@@ -41,23 +38,8 @@ def mailbox_for(server: Dovecot, **changes) -> ImapMailbox:
 
 
 def simple_accept(hub):
-    """Until the email channel's parser is wired in: the fields the poller's test needs."""
-
-    async def accept(raw: bytes, mailbox: ImapMailbox) -> None:
-        message = message_from_bytes(raw, policy=policy.default)
-        sender = parseaddr(str(message["From"]))[1].lower()
-        contact = InboundContact(
-            channel=ChannelKind.EMAIL,
-            provider_id=str(message["Message-ID"]),
-            identities=(Identity(kind="email", value=sender, evidence="verified", is_reply_address=True),),
-            received_at=utcnow(),
-            subject=str(message["Subject"]),
-            text=message.get_body(("plain",)).get_content(),
-            source_address=mailbox.address,
-        )
-        await ingest(hub, contact)
-
-    return accept
+    """The email channel's own hand-over: parsed, threaded and stored like SMTP mail."""
+    return imap_accept(hub)
 
 
 async def interactions(hub) -> int:

@@ -1,0 +1,176 @@
+"""From raw mail to a recorded contact: the one entry point every mail source calls.
+
+The SMTP receiver calls `accept_email` for each message it takes, and so will
+the IMAP poller: both then answer their side (250 / flag or move the message)
+only after it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+
+from channels.email_parse import AttachmentLimits, ParsedEmail, parse_email
+from contactcenter.bounces import DeliveryFailure, record_delivery_failure
+from contactcenter.contact import ChannelKind, Identity, InboundContact
+from contactcenter.db.models import utcnow
+from contactcenter.hub import Hub
+from contactcenter.inbound import keep_raw
+from contactcenter.normalize import mask, normalize_email
+from contactcenter.pipeline.context import IngestResult
+from contactcenter.pipeline.run import ContactKeptForReplay, ingest
+from contactcenter.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_REFERENCES_KEPT = 20
+
+
+async def accept_email(
+    hub: Hub, raw: bytes, *, recipients: list[str], source: str, envelope_from: str | None = None
+) -> IngestResult | None:
+    """Record one raw message (RFC 5322 bytes) that reached one of our mailboxes.
+
+    `recipients` are the mailbox addresses it was delivered to (SMTP RCPT TO,
+    or the IMAP mailbox's address); `source` names the path ("smtp",
+    "imap:<mailbox>") for the record; `envelope_from` is the SMTP MAIL FROM
+    when known (empty for bounces).
+
+    Returns only once the message is durably stored, one way or another:
+    - the IngestResult of the contact it became (a repeat of a known
+      Message-ID returns the first one's result, `duplicate=True`);
+    - None when it is stored but opened nothing: a bounce (it marks our
+      outbound message failed instead), or a message that failed to parse or
+      process (kept raw as an InboundRecord for a person and for replay; a
+      readable sender also gets a ticket that says so).
+    Raises contactcenter.errors.TemporaryError when it cannot be stored (the
+    database is down): the caller must make the sender retry (SMTP 451, or
+    leave the IMAP message unflagged).
+    """
+    settings = hub.settings
+    limits = AttachmentLimits(settings.email.max_attachment_bytes, settings.email.max_attachments)
+    try:
+        parsed = await asyncio.to_thread(parse_email, raw, limits)
+    except Exception as exc:  # noqa: BLE001 - unreadable mail is kept, never lost
+        log.exception("email %s: could not parse a message of %d bytes; keeping it raw", source, len(raw))
+        await _keep_unreadable(hub, raw, recipients, source, envelope_from, repr(exc))
+        return None
+    if parsed.bounce is not None:
+        await _record_bounce(hub, parsed, raw, source)
+        return None
+    contact = build_contact(parsed, settings, raw=raw, recipients=recipients, source=source, envelope_from=envelope_from)
+    try:
+        return await ingest(hub, contact, raw=raw)
+    except ContactKeptForReplay as kept:
+        log.warning("email %s %s: kept for replay as inbound record %s", source, contact.provider_id, kept.record_id)
+        return None
+
+
+def build_contact(
+    parsed: ParsedEmail, settings: Settings, *, raw: bytes, recipients: list[str], source: str, envelope_from: str | None
+) -> InboundContact:
+    """The InboundContact of a parsed message (pure)."""
+    ours = our_addresses(settings)
+    sender = parsed.from_address or normalize_email(envelope_from or "")
+    identities = (Identity(kind="email", value=sender, evidence="claimed", is_reply_address=True),) if sender else ()
+    mailbox = next((r for r in (normalize_email(x) or x.lower() for x in recipients) if r in ours), recipients[0] if recipients else "")
+    participants = sorted({a for a in [sender or "", *parsed.to, *parsed.cc] if a and a not in ours})
+    hints = [*parsed.in_reply_to, *reversed(parsed.references), *parsed.ticket_references]
+    return InboundContact(
+        channel=ChannelKind.EMAIL,
+        provider_id=parsed.message_id or synthetic_message_id(raw),
+        identities=identities,
+        received_at=utcnow(),
+        display_name=parsed.from_name,
+        subject=parsed.subject,
+        text=parsed.new_text,
+        html=parsed.html,
+        thread_hints=tuple(dict.fromkeys(hints)),
+        is_automated=bool(parsed.automated_reason),
+        attachments=tuple(parsed.attachments),
+        source_address=mailbox,
+        metadata={
+            "message_id": parsed.message_id,
+            "from": sender or "",
+            "to": parsed.to,
+            "cc": parsed.cc,
+            "reply_to_header": parsed.reply_to,
+            "participants": participants,
+            "envelope_recipients": list(recipients),
+            "in_reply_to": parsed.in_reply_to,
+            "references": parsed.references[-MAX_REFERENCES_KEPT:],
+            "signature": parsed.signature,
+            "quoted_text": parsed.quoted,
+            "body_type": parsed.body_type,
+            "automated_reason": parsed.automated_reason,
+            "dropped_attachments": parsed.dropped_attachments,
+            "defects": parsed.defects[:20],
+            "date": parsed.date.isoformat() if parsed.date else None,
+            "source": source,
+        },
+    )
+
+
+def our_addresses(settings: Settings) -> set[str]:
+    return {a.lower() for a in settings.email.addresses} | {settings.email.from_address.lower()}
+
+
+def synthetic_message_id(raw: bytes) -> str:
+    """Mail without a Message-ID still needs a dedupe key; the same bytes twice are one message."""
+    return f"<{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id.invalid>"
+
+
+async def _record_bounce(hub: Hub, parsed: ParsedEmail, raw: bytes, source: str) -> None:
+    assert parsed.bounce is not None
+    bounce = parsed.bounce
+    marked = await record_delivery_failure(
+        hub,
+        DeliveryFailure(
+            channel=ChannelKind.EMAIL,
+            provider_ids=bounce.original_message_ids,
+            recipient=bounce.recipient,
+            status=bounce.status,
+            reason=bounce.reason,
+            permanent=bounce.failed,
+        ),
+    )
+    if not marked:
+        # Backscatter or a bounce for mail we never sent: kept, but nobody's work.
+        await keep_raw(
+            hub,
+            channel=ChannelKind.EMAIL,
+            provider_id=parsed.message_id,
+            raw=raw,
+            status="ignored",
+            error="bounce for a message we did not send",
+        )
+    log.info("email %s: bounce %s for %s", source, bounce.status or "-", mask(bounce.recipient) if bounce.recipient else "-")
+
+
+async def _keep_unreadable(
+    hub: Hub, raw: bytes, recipients: list[str], source: str, envelope_from: str | None, error: str
+) -> None:
+    record_id = await keep_raw(
+        hub, channel=ChannelKind.EMAIL, provider_id=synthetic_message_id(raw), raw=raw, status="failed", error=f"unreadable email: {error}"
+    )
+    sender = normalize_email(envelope_from or "")
+    if sender is None:
+        return
+    # A ticket tells an agent someone wrote and what became of it.
+    contact = InboundContact(
+        channel=ChannelKind.EMAIL,
+        provider_id=synthetic_message_id(raw),
+        identities=(Identity(kind="email", value=sender, evidence="claimed", is_reply_address=True),),
+        received_at=utcnow(),
+        subject="Unreadable email",
+        text=f"An email from this sender could not be read ({error[:300]}). "
+        f"The original is kept as inbound record {record_id}.",
+        is_automated=True,
+        source_address=recipients[0] if recipients else "",
+        metadata={"unreadable": True, "inbound_record_id": record_id, "source": source},
+    )
+    try:
+        await ingest(hub, contact)
+    except ContactKeptForReplay:
+        pass

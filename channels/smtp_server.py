@@ -1,0 +1,89 @@
+"""The SMTP receiver inside `contactcenter serve` (aiosmtpd on the hub's own loop).
+
+It speaks for the hub to mail servers, so the answers follow RFC 5321 §4.2:
+550 at RCPT for mailboxes we do not have, 552 for mail over the size limit,
+250 only once `accept_email` has stored the message, and 451 (try again later)
+when it could not be stored. Mail servers retry 4xx, so a database outage
+delays mail instead of losing it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from channels.email_accept import accept_email
+from contactcenter.errors import TemporaryError
+from contactcenter.hub import Hub
+from contactcenter.keys import HUB
+from contactcenter.normalize import mask, normalize_email
+
+log = logging.getLogger(__name__)
+
+SMTP_PORT = web.AppKey("smtp_port", int)  # the bound port (config may say 0: any)
+
+
+class MailboxHandler:
+    """aiosmtpd handler: the SMTP codes are decided here and nowhere else."""
+
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self.mailboxes = {a.lower() for a in hub.settings.email.addresses}
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
+        if (normalize_email(address) or address.lower()) not in self.mailboxes:
+            log.info("smtp: refused RCPT %s", mask(address))
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content or b""
+        assert isinstance(raw, bytes)
+        try:
+            result = await accept_email(
+                self.hub, raw, recipients=list(envelope.rcpt_tos), source="smtp", envelope_from=envelope.mail_from or ""
+            )
+        except TemporaryError:
+            log.warning("smtp: could not store a message from %s; asked the sender to retry", mask(envelope.mail_from or "<>"))
+            return "451 4.3.0 Temporary failure storing the message, please try again later"
+        except Exception:  # noqa: BLE001 - nothing was stored, so the sender must keep it
+            log.exception("smtp: unexpected failure; asked the sender to retry")
+            return "451 4.3.0 Temporary failure, please try again later"
+        return f"250 2.0.0 OK {result.reference}" if result and result.reference else "250 2.0.0 OK"
+
+
+def setup_smtp_receiver(app: web.Application) -> None:
+    """Run the receiver for the app's lifetime when `[email] smtp_host` is set."""
+    if app[HUB].settings.email.smtp_host:
+        app.cleanup_ctx.append(_smtp_receiver)
+
+
+async def _smtp_receiver(app: web.Application) -> AsyncIterator[None]:
+    hub = app[HUB]
+    settings = hub.settings.email
+    handler = MailboxHandler(hub)
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> Any:
+        return SMTP(
+            handler,
+            data_size_limit=settings.max_message_bytes,  # 552 beyond it (RFC 1870)
+            enable_SMTPUTF8=True,
+            ident="contactcenter",
+            loop=loop,
+        )
+
+    server = await loop.create_server(protocol, host=settings.smtp_host, port=settings.smtp_port)
+    app[SMTP_PORT] = server.sockets[0].getsockname()[1]
+    log.info("smtp: receiving on %s:%s for %d mailboxes", settings.smtp_host, app[SMTP_PORT], len(handler.mailboxes))
+    yield
+    server.close()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(server.wait_closed(), 5)
