@@ -96,11 +96,6 @@ def choose_customer(identities: tuple[Identity, ...], owners: Mapping[tuple[str,
     return Decision(customer_id=chosen, matched=matched, others=tuple(others))
 
 
-def weaker(a: str, b: str) -> Evidence:
-    """A link is only as sure as its weakest step (the contact's claim, the record's)."""
-    return a if EVIDENCE_RANK[a] <= EVIDENCE_RANK[b] else b  # type: ignore[return-value]
-
-
 def stronger(a: str, b: str) -> Evidence:
     return a if EVIDENCE_RANK[a] >= EVIDENCE_RANK[b] else b  # type: ignore[return-value]
 

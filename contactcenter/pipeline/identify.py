@@ -22,7 +22,6 @@ from contactcenter.identity import (
     is_shared_evidence,
     score_likeness,
     stronger,
-    weaker,
 )
 from contactcenter.merge import suggest_merge
 from contactcenter.normalize import name_key, normalize_name
@@ -60,17 +59,10 @@ async def identify_customer(ctx: IngestContext) -> None:
             session, customer.id, other, [f"one {ctx.contact.channel} contact carried identifiers of both"], CONFLICT_SCORE
         )
 
+    # How the contact showed the identifier that linked it (verified by the
+    # provider, or typed): what the agent's "unverified match" warning reads.
+    # How the record came to hold it is the contact point's own evidence.
     ctx.matched = decision.matched
-    if decision.matched is not None and not created:
-        point = known[(decision.matched.kind, decision.matched.value)]
-        # The link is as sure as its weakest step: what the contact showed,
-        # and how the record came to hold the identifier.
-        ctx.matched = Identity(
-            kind=decision.matched.kind,
-            value=decision.matched.value,
-            evidence=weaker(decision.matched.evidence, point.evidence),
-            is_reply_address=decision.matched.is_reply_address,
-        )
 
     added = []
     for identity in identities:

