@@ -9,7 +9,9 @@ never merged here, and a merged record never receives a contact.
 
 from __future__ import annotations
 
-from sqlalchemy import select, union_all
+from typing import Any
+
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import Identity
@@ -80,13 +82,45 @@ async def identify_customer(ctx: IngestContext) -> None:
                 point.customer_id = customer.id
             session.add(point)
             added.append(point)
-        elif point.customer_id == customer.id:
-            point.evidence = stronger(point.evidence, identity.evidence)
+        elif point.customer_id == customer.id and stronger(point.evidence, identity.evidence) != point.evidence:
+            point.evidence = identity.evidence
     if created:
         await session.flush()  # the next steps need the customer's id
     if added:
         await suggest_lookalikes(session, customer, [p.group_key for p in added], settings)
     ctx.customer = customer
+
+
+# Statements built once: building a select costs more than running it here.
+FIND_POINTS = (
+    select(ContactPoint, Customer)
+    .join(Customer, Customer.id == ContactPoint.customer_id)
+    .where(
+        ContactPoint.kind.in_(bindparam("kinds", expanding=True)),
+        ContactPoint.value.in_(bindparam("values", expanding=True)),
+    )
+    .order_by(Customer.id)  # locks taken in id order, as merges take them: no deadlock
+    .with_for_update(of=Customer)
+    .execution_options(populate_existing=True)
+)
+
+
+def _lookalike_candidates() -> Any:
+    base = (
+        select(ContactPoint.customer_id, ContactPoint.group_key, Customer.name_key)
+        .join(Customer, Customer.id == ContactPoint.customer_id)
+        .where(
+            ContactPoint.group_key.in_(bindparam("keys", expanding=True)),
+            ContactPoint.customer_id != bindparam("customer_id"),
+            Customer.merged_into_id.is_(None),
+        )
+        .limit(LIKENESS_CANDIDATES)
+    )
+    same_name = base.where(Customer.name_key == bindparam("name_key")).subquery()
+    return union_all(select(same_name), select(base.subquery()))
+
+
+LOOKALIKE_CANDIDATES = _lookalike_candidates()
 
 
 async def find_contact_points(
@@ -104,12 +138,7 @@ async def find_contact_points(
         return {}, {}
     wanted = {(i.kind, i.value) for i in identities}
     rows = await session.execute(
-        select(ContactPoint, Customer)
-        .join(Customer, Customer.id == ContactPoint.customer_id)
-        .where(ContactPoint.kind.in_({kind for kind, _ in wanted}), ContactPoint.value.in_({value for _, value in wanted}))
-        .order_by(Customer.id)  # locks taken in id order, as merges take them: no deadlock
-        .with_for_update(of=Customer)
-        .execution_options(populate_existing=True)
+        FIND_POINTS, {"kinds": sorted({k for k, _ in wanted}), "values": sorted({v for _, v in wanted})}
     )
     points, customers = {}, {}
     for point, customer in rows:
@@ -147,22 +176,10 @@ async def suggest_lookalikes(
     keys = sorted({key for key in group_keys if is_shared_evidence(key, settings.free_mail_domains)})
     if not customer.name_key or not keys:
         return
-    base = (
-        select(ContactPoint.customer_id, ContactPoint.group_key, Customer.name_key)
-        .join(Customer, Customer.id == ContactPoint.customer_id)
-        .where(
-            ContactPoint.group_key.in_(keys),
-            ContactPoint.customer_id != customer.id,
-            Customer.merged_into_id.is_(None),
-        )
-        .limit(LIKENESS_CANDIDATES)
-    )
-    same_name = base.where(Customer.name_key == customer.name_key).subquery()
-    near = base.subquery()
-    query = union_all(select(same_name), select(near))
     shared: dict[int, set[str]] = {}
     names: dict[int, str] = {}
-    for other_id, key, other_name in await session.execute(query):
+    params = {"keys": keys, "customer_id": customer.id, "name_key": customer.name_key}
+    for other_id, key, other_name in await session.execute(LOOKALIKE_CANDIDATES, params):
         shared.setdefault(other_id, set()).add(key)
         names[other_id] = other_name
     for other_id, other_keys in shared.items():
