@@ -28,6 +28,8 @@ from contactcenter.settings import OutboxSettings
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 20
+# Delivery statuses the hub itself sets before the provider has said anything.
+PRE_SEND_STATUSES = ("", "queued", "retrying")
 
 
 class OutboxWorker:
@@ -123,7 +125,10 @@ class OutboxWorker:
             row.lease_until = None
             row.attempt_log = [*row.attempt_log, _attempt(started, "sent")]
             interaction = await session.get_one(Interaction, row.interaction_id)
-            interaction.delivery_status = receipt.status
+            # A provider's delivery report (Twilio's status callback) can land
+            # before this commit; never move its newer status backwards.
+            if interaction.delivery_status in PRE_SEND_STATUSES:
+                interaction.delivery_status = receipt.status
             if interaction.provider_id is None and receipt.provider_id:
                 interaction.provider_id = receipt.provider_id
         log.info("outbox %s: %s to %s %s", row_id, message.channel, mask(message.to), receipt.status)

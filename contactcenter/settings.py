@@ -14,6 +14,7 @@ import os
 import tomllib
 import types
 import typing
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,40 @@ class ImapSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TwilioMenuOption:
+    """One choice of the phone menu: a key to press or words to say, and its queue."""
+
+    digit: str
+    queue: str
+    words: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioHoursSettings:
+    """A simple weekly calendar for the phone line (the same hours every week)."""
+
+    timezone: str
+    days: list[str]
+    open: str
+    close: str
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioVoiceSettings:
+    greeting: str
+    greeting_known: str
+    menu_prompt: str
+    invalid_choice: str
+    closed_message: str
+    no_agent_message: str
+    voicemail_prompt: str
+    voicemail_thanks: str
+    voicemail_max_seconds: int
+    hold_music_url: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class TwilioSettings:
     account_sid: str
     auth_token: str
@@ -183,6 +218,11 @@ class TwilioSettings:
     messaging_service_sid: str
     api_base_url: str
     validate_signatures: bool
+    request_timeout: float
+    sms_after_hours_reply: str
+    hours: TwilioHoursSettings
+    voice: TwilioVoiceSettings
+    menu: list[TwilioMenuOption]
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +421,51 @@ def _check(settings: Settings) -> None:
     from contactcenter.routing import check_routing_settings  # it reads these dataclasses
 
     check_routing_settings(settings)
+    _check_twilio(settings.twilio)
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_twilio(twilio: TwilioSettings) -> None:
+    if twilio.account_sid and not twilio.account_sid.startswith("AC"):
+        raise ConfigError("[twilio] account_sid must start with AC")
+    if twilio.messaging_service_sid and not twilio.messaging_service_sid.startswith("MG"):
+        raise ConfigError("[twilio] messaging_service_sid must start with MG")
+    if twilio.phone_number and not (twilio.phone_number.startswith("+") and twilio.phone_number[1:].isdigit()):
+        raise ConfigError("[twilio] phone_number must be an E.164 number such as +15035550100")
+    if not twilio.api_base_url.startswith(("http://", "https://")):
+        raise ConfigError("[twilio] api_base_url must start with http:// or https://")
+    if twilio.request_timeout <= 0:
+        raise ConfigError("[twilio] request_timeout must be more than 0")
+    try:
+        zoneinfo.ZoneInfo(twilio.hours.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"[twilio.hours] timezone {twilio.hours.timezone!r} is not a known time zone") from None
+    if unknown := [d for d in twilio.hours.days if d not in WEEKDAYS]:
+        raise ConfigError(f"[twilio.hours] days must be among {', '.join(WEEKDAYS)}; got {unknown}")
+    for key in ("open", "close"):
+        if parse_clock(getattr(twilio.hours, key)) is None:
+            raise ConfigError(f"[twilio.hours] {key} must be a time like 09:00 (24:00 for midnight at the end)")
+    if twilio.voice.voicemail_max_seconds < 1:
+        raise ConfigError("[twilio.voice] voicemail_max_seconds must be at least 1")
+    digits = [option.digit for option in twilio.menu]
+    for option in twilio.menu:
+        if len(option.digit) != 1 or option.digit not in "0123456789":
+            raise ConfigError(f"[[twilio.menu]] digit must be one key 0-9, got {option.digit!r}")
+        if not option.queue:
+            raise ConfigError(f"[[twilio.menu]] queue must be set for digit {option.digit}")
+    if len(set(digits)) != len(digits):
+        raise ConfigError("[[twilio.menu]] digit must differ between options")
+
+
+def parse_clock(value: str) -> int | None:
+    """`09:30` -> minutes after midnight (570); `24:00` is the end of the day."""
+    hours, sep, minutes = value.partition(":")
+    if not sep or not (hours.isdigit() and minutes.isdigit()) or len(minutes) != 2:
+        return None
+    total = int(hours) * 60 + int(minutes)
+    return total if int(minutes) < 60 and 0 <= total <= 24 * 60 else None
 
 
 # Tables whose keys are names chosen by the operator rather than fixed settings.
