@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from multidict import MultiDict, MultiDictProxy
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from channels.twilio_sms import parse_sms
 from contactcenter.contact import ChannelKind, Identity

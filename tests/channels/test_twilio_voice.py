@@ -307,3 +307,10 @@ async def test_empty_recording_is_noted_without_a_voicemail(client, hub):
         rows = list(await session.scalars(select(Interaction)))
     assert len(rows) == 1 and rows[0].meta["call"]["recording_status"] == "absent"
     assert rows[0].meta["call"]["recording_error"] == "16101"
+
+
+async def test_without_a_menu_callers_go_straight_to_the_voice_queue(client, hub):
+    hub.settings = settings_with(hub.settings, twilio={"menu": []}, routing={"channel_queues": {"voice": "phones"}})
+    await add_available_agent(hub)
+    root = await call(client)
+    assert [(v.tag, v.text) for v in root] == [("Say", "Thank you for calling."), ("Enqueue", "phones")]
