@@ -256,7 +256,8 @@ def parse_call(form: MultiDictProxy[str], settings: Settings) -> InboundContact:
         provider_id=form["CallSid"],
         identities=(Identity(kind="phone", value=caller, evidence="verified", is_reply_address=True),) if caller else (),
         received_at=utcnow(),
-        display_name=form.get("CallerName", ""),
+        # CallerName (CNAM) stays in the metadata only: carriers fill it with
+        # things like "CA Wireless Call", not a name to greet anyone by.
         subject=f"Phone call from {caller or form.get('From') or 'an unknown caller'}",
         text="Phone call",
         source_address=form.get("To", ""),
@@ -282,7 +283,7 @@ def add_menu(answer: VoiceResponse, settings: Settings, *, attempt: int) -> None
         timeout=MENU_TIMEOUT_SECONDS,
         speech_timeout="auto",
         language=voice.language,
-        hints=", ".join(word for option in settings.twilio.menu for word in option.words),
+        hints=", ".join(word for option in settings.twilio.menu for word in option.words) or None,
     )
     gather.say(voice.menu_prompt, language=voice.language)
     # <Gather> without input falls through to the next verb (Twilio docs).

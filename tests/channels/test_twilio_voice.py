@@ -314,3 +314,9 @@ async def test_without_a_menu_callers_go_straight_to_the_voice_queue(client, hub
     await add_available_agent(hub)
     root = await call(client)
     assert [(v.tag, v.text) for v in root] == [("Say", "Thank you for calling."), ("Enqueue", "phones")]
+
+
+async def test_a_new_caller_is_not_greeted_by_the_carriers_caller_name(client, hub):
+    root = await call(client, CallerName="CA Wireless Call")
+    assert root[0].text == "Thank you for calling."
+    assert (await call_record(hub)).meta["call"]["caller_name"] == "CA Wireless Call"
