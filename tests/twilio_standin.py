@@ -19,6 +19,7 @@ import json
 import re
 import secrets
 from collections import deque
+from collections.abc import Awaitable, Callable
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,9 @@ class TwilioStandin:
         self._failures: deque[str] = deque()
         self._always: str | None = None
         self._release = asyncio.Event()
+        # Called with each accepted message before the 201 leaves: real Twilio
+        # may send the first status callback before our client has its answer.
+        self.on_accepted: Callable[[dict[str, str]], Awaitable[None]] | None = None
         self.app = web.Application()
         self.app.router.add_post("/2010-04-01/Accounts/{account_sid}/Messages.json", self.handle_create_message)
 
@@ -97,6 +101,8 @@ class TwilioStandin:
             return _error(400, 21610, "Attempt to send to unsubscribed recipient")
         sid = "SM" + secrets.token_hex(16)
         self.accepted.append({**form, "Sid": sid})
+        if self.on_accepted is not None:
+            await self.on_accepted(self.accepted[-1])
         now = format_datetime(utcnow())
         return web.json_response(
             {

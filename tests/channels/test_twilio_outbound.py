@@ -104,13 +104,18 @@ async def test_undelivered_records_the_error_code(client, auth, hub, standin):
 
 
 async def test_a_report_before_the_outbox_wrote_the_sid_is_kept(client, auth, hub, standin):
-    """Twilio can call back before our own commit; the URL names the interaction."""
+    """Twilio can call back before our own commit; the callback URL names the interaction."""
+
+    async def report_delivered_at_once(message: dict[str, str]) -> None:
+        path = message["StatusCallback"].removeprefix(PUBLIC_URL)
+        delivered = params("message_status_delivered", MessageSid=message["Sid"], SmsSid=message["Sid"])
+        assert (await post_signed(client, path, delivered)).status == 204
+
+    standin.on_accepted = report_delivered_at_once
     sent = await reply(client, auth, await open_sms_ticket(client, hub))
-    path = f"{STATUS}?interaction={sent['id']}"
-    sid = "SM1b715192118381b23d1881c97f80b0d2"
-    assert (await post_signed(client, path, params("message_status_delivered"))).status == 204
+    await deliver_until_settled(hub, sent["outbox_id"])
     outbound = await interaction(hub, sent["id"])
-    assert (outbound.provider_id, outbound.delivery_status) == (sid, "delivered")
+    assert (outbound.provider_id, outbound.delivery_status) == (standin.accepted[0]["Sid"], "delivered")
 
 
 async def test_a_report_for_an_unknown_message_changes_nothing(client, hub):
