@@ -57,6 +57,7 @@ HELP_KEYWORDS = frozenset({"HELP", "INFO"})
 # "Message cannot be sent to the 'To' number because the customer has replied with STOP."
 OPTED_OUT_ERROR = 21610
 MAX_MEDIA = 10  # Twilio sends at most ten media items per message
+NUMBER = re.compile(r"\+?\d{7,15}")
 REFERENCE = re.compile(rf"\b{re.escape(TICKET_PREFIX)}\d{{1,12}}\b", re.IGNORECASE)
 
 
@@ -101,7 +102,9 @@ class TwilioSmsChannel:
             if exc.code == OPTED_OUT_ERROR:
                 await self._opt_out(message.to)
             retryable = exc.status == 429 or exc.status >= 500
-            raise ChannelSendError(f"Twilio answered {exc.status} (error {exc.code}): {exc.msg}", retryable=retryable) from exc
+            # Twilio's message may quote the number; the outbox logs this text.
+            detail = NUMBER.sub(lambda m: mask(m.group()), str(exc.msg))
+            raise ChannelSendError(f"Twilio answered {exc.status} (error {exc.code}): {detail}", retryable=retryable) from exc
         except TimeoutError:
             raise ChannelSendError(f"Twilio did not answer within {twilio.request_timeout} s", retryable=True) from None
         except aiohttp.ClientError as exc:

@@ -50,6 +50,7 @@ class TwilioStandin:
         self.requests: list[dict[str, str]] = []  # every create request, refused or not
         self.accepted: list[dict[str, str]] = []  # the ones answered 201, with their "Sid"
         self.opted_out: set[str] = set()  # numbers that replied STOP, as Twilio remembers them
+        self.invalid: set[str] = set()  # well-formed numbers Twilio still cannot text (21211)
         self._failures: deque[str] = deque()
         self._always: str | None = None
         self._release = asyncio.Event()
@@ -95,7 +96,7 @@ class TwilioStandin:
             return _error(400, 21602, "Message body is required.")
         if len(form.get("Body", "")) > MAX_BODY:
             return _error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
-        if not E164.match(to):
+        if not E164.match(to) or to in self.invalid:
             return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
         if to in self.opted_out:
             return _error(400, 21610, "Attempt to send to unsubscribed recipient")

@@ -165,6 +165,15 @@ async def test_twilio_opt_out_error_is_final_and_marks_the_number(client, auth, 
     assert len(standin.requests) == 1
 
 
+async def test_an_invalid_number_is_final_and_not_logged_whole(client, auth, hub, standin, caplog):
+    standin.invalid.add(DANA)
+    sent = await reply(client, auth, await open_sms_ticket(client, hub))
+    row = await deliver_until_settled(hub, sent["outbox_id"])
+    assert row.status == "failed" and row.attempts == 1 and "21211" in row.last_error
+    assert DANA not in row.last_error and DANA not in caplog.text
+    assert (await interaction(hub, sent["id"])).delivery_status == "failed"
+
+
 async def test_an_opted_out_number_is_never_sent_to(client, auth, hub, standin):
     ticket = await open_sms_ticket(client, hub)
     queued = await reply(client, auth, ticket)  # queued while the customer could still be reached
