@@ -170,7 +170,7 @@ def twilio_settings(base: Settings, api_base_url: str, **twilio: Any) -> Setting
             "auth_token": AUTH_TOKEN,
             "phone_number": HUB_NUMBER,
             "api_base_url": api_base_url,
-            "request_timeout": 2.0,
+            "request_timeout": 10.0,  # generous: a loaded test machine must not look like an outage
             **twilio,
         },
         outbox={"backoff_base_seconds": 0.01, "backoff_max_seconds": 0.05, "max_attempts": 3},

@@ -21,7 +21,7 @@ def settings(settings, standin):
     return settings_with(twilio_settings(settings, standin.url), tickets={"auto_acknowledge": True})
 
 
-async def wait_for(predicate, timeout: float = 15.0) -> None:
+async def wait_for(predicate, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
