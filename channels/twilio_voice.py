@@ -136,7 +136,7 @@ async def handle_queue_result(request: web.Request) -> web.Response:
     form = await read_signed_form(request)
     required(form, "CallSid")
     result = form.get("QueueResult", "")
-    await calls.update_call(hub, form["CallSid"], queue_result=result or None, queue_time=_int(form.get("QueueTime")))
+    await calls.record_queue_result(hub, form["CallSid"], result, queue_time=_int(form.get("QueueTime")))
     answer = VoiceResponse()
     if result in NO_AGENT_RESULTS:
         answer.say(hub.settings.twilio.voice.no_agent_message, language=hub.settings.twilio.voice.language)
@@ -297,6 +297,7 @@ async def enqueue_or_voicemail(hub: Hub, answer: VoiceResponse, call_sid: str, q
         answer.say(settings.twilio.voice.no_agent_message, language=settings.twilio.voice.language)
         add_voicemail(answer, settings)
         return
+    await calls.update_call(hub, call_sid, enqueued=queue)
     answer.enqueue(
         queue,
         action=callback_url(settings, QUEUE_PATH, queue=queue),

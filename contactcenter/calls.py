@@ -144,7 +144,6 @@ async def record_call_status(hub: Hub, call_sid: str, status: str, *, sequence: 
     last applied never overwrites it, and a final status is never replaced by
     a progress one.
     """
-    events: list[Event] = []
     async with hub.sessions() as session, session.begin():
         call = await _lock_call(session, call_sid)
         if call is None:
@@ -155,23 +154,56 @@ async def record_call_status(hub: Hub, call_sid: str, status: str, *, sequence: 
         )
         if not stale:
             _merge_call_facts(call, {"status": status, "sequence": sequence, **facts})
-        known = call.meta.get("call", {})
-        missed = known.get("status") in UNANSWERED_STATUSES or (
-            known.get("status") == "completed" and known.get("queue_result") != ANSWERED_QUEUE_RESULT
-        )
-        callback_id = None
-        if missed and not known.get("callback_ticket_id"):
-            callback = await _open_callback(session, call, utcnow(), events)
-            _merge_call_facts(call, {"callback_ticket_id": callback.id})
-            callback_id = callback.id
-        outcome = CallOutcome(
-            status=known.get("status", status),
-            missed=missed,
-            ticket_id=call.ticket_id,
-            callback_ticket_id=callback_id or known.get("callback_ticket_id"),
-        )
+        outcome, events = await _settle(session, call)
     hub.bus.publish_all(events)
     return outcome
+
+
+async def record_queue_result(hub: Hub, call_sid: str, result: str, **facts: Any) -> CallOutcome | None:
+    """Apply the <Enqueue> action (how the call left the queue).
+
+    Twilio may report the call completed before it reports the queue result,
+    so whether an agent took the call can be settled here, not only there.
+    """
+    async with hub.sessions() as session, session.begin():
+        call = await _lock_call(session, call_sid)
+        if call is None:
+            return None
+        _merge_call_facts(call, {"queue_result": result or None, **facts})
+        outcome, events = await _settle(session, call)
+    hub.bus.publish_all(events)
+    return outcome
+
+
+def is_missed(call_facts: dict[str, Any]) -> bool | None:
+    """Did the call end without reaching a person? None while that is not known yet."""
+    status = call_facts.get("status")
+    if status in UNANSWERED_STATUSES:
+        return True
+    if status != "completed":
+        return None
+    if call_facts.get("queue_result") == ANSWERED_QUEUE_RESULT:
+        return False
+    if call_facts.get("enqueued") and not call_facts.get("queue_result"):
+        return None  # the <Enqueue> action still has to say whether an agent took it
+    return True
+
+
+async def _settle(session: AsyncSession, call: Interaction) -> tuple[CallOutcome, list[Event]]:
+    events: list[Event] = []
+    known = call.meta.get("call", {})
+    missed = is_missed(known)
+    if missed and not known.get("callback_ticket_id"):
+        callback = await _open_callback(session, call, utcnow(), events)
+        _merge_call_facts(call, {"callback_ticket_id": callback.id})
+    known = call.meta.get("call", {})
+    outcome = CallOutcome(
+        status=known.get("status", ""),
+        missed=bool(missed),
+        ticket_id=call.ticket_id,
+        callback_ticket_id=known.get("callback_ticket_id"),
+    )
+    return outcome, events
 
 
 async def _open_callback(session: AsyncSession, call: Interaction, now: datetime, events: list[Event]) -> Ticket:

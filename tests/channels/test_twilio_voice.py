@@ -320,3 +320,17 @@ async def test_a_new_caller_is_not_greeted_by_the_carriers_caller_name(client, h
     root = await call(client, CallerName="CA Wireless Call")
     assert root[0].text == "Thank you for calling."
     assert (await call_record(hub)).meta["call"]["caller_name"] == "CA Wireless Call"
+
+
+@pytest.mark.parametrize(("queue_result", "callback_expected"), [("bridged", False), ("hangup", True)])
+async def test_completed_before_the_queue_result_waits_for_it(client, hub, queue_result, callback_expected):
+    """Twilio may report the call completed before the <Enqueue> action says who took it."""
+    await add_available_agent(hub)
+    await call(client)
+    await call(client, "/webhooks/twilio/voice/menu?attempt=1", Digits="1")
+    await callback(client, "/webhooks/twilio/voice/status", "voice_status_inbound_completed")
+    [ticket] = await tickets(hub)
+    assert ticket.type == "question"  # not yet known
+    await call(client, "/webhooks/twilio/voice/queue?queue=billing", QueueResult=queue_result)
+    [ticket] = await tickets(hub)
+    assert (ticket.type == "callback") is callback_expected
