@@ -13,6 +13,7 @@ without notice) is part of the check.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from multidict import MultiDictProxy
 from twilio.request_validator import RequestValidator
 from twilio.twiml import TwiML
 
+from contactcenter.calendars import is_open, parse_calendar
 from contactcenter.errors import ForbiddenError, InputError
 from contactcenter.keys import HUB
 from contactcenter.normalize import normalize_phone
@@ -73,6 +75,11 @@ def warn_if_unsigned(settings: Settings) -> None:
             "fake messages and calls. Use this only for local experiments.",
             settings.http.public_url,
         )
+
+
+def line_is_open(settings: Settings, moment: datetime) -> bool:
+    """Is the phone line staffed at `moment`? Its hours are the `[twilio] calendar`."""
+    return is_open(parse_calendar(settings.calendars[settings.twilio.calendar]), moment)
 
 
 def twiml_response(twiml: TwiML) -> web.Response:

@@ -27,8 +27,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.twilio_common import callback_url, geo, parse_number, read_signed_form, required, twiml_response, warn_if_unsigned
-from channels.twilio_hours import is_open
+from channels.twilio_common import callback_url, geo, line_is_open, parse_number, read_signed_form, required, twiml_response, warn_if_unsigned
 from contactcenter.actions import is_opted_out
 from contactcenter.consent import do_set_sms_consent
 from contactcenter.contact import ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt
@@ -233,7 +232,7 @@ async def choose_sms_reply(hub: Hub, contact: InboundContact, result: IngestResu
     """
     settings = hub.settings
     text = settings.twilio.sms_after_hours_reply
-    if not text or contact.is_automated or not contact.identities or is_open(settings.twilio.hours, contact.received_at):
+    if not text or contact.is_automated or not contact.identities or line_is_open(settings, contact.received_at):
         return ""
     if result.ticket_created and settings.tickets.auto_acknowledge:
         return ""

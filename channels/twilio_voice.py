@@ -29,8 +29,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.twilio_common import callback_url, geo, parse_number, read_signed_form, required, twiml_response
-from channels.twilio_hours import is_open
+from channels.twilio_common import callback_url, geo, line_is_open, parse_number, read_signed_form, required, twiml_response
 from contactcenter import calls
 from contactcenter.contact import ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt
 from contactcenter.db.models import utcnow
@@ -39,6 +38,7 @@ from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.normalize import mask
 from contactcenter.pipeline.run import ContactKeptForReplay, ingest
+from contactcenter.routing import fallback_queue
 from contactcenter.settings import Settings, TwilioMenuOption
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ async def handle_call(request: web.Request) -> web.Response:
     log.info("voice %s from %s: %s", contact.provider_id, mask(form.get("From", "")), form.get("CallStatus", ""))
     voice = settings.twilio.voice
     answer = VoiceResponse()
-    if not is_open(settings.twilio.hours, contact.received_at):
+    if not line_is_open(settings, contact.received_at):
         answer.say(voice.closed_message, language=voice.language)
         add_voicemail(answer, settings)
         return twiml_response(answer)
@@ -327,7 +327,7 @@ def add_voicemail(answer: VoiceResponse, settings: Settings) -> None:
 
 
 def voice_queue(settings: Settings) -> str:
-    return settings.routing.channel_queues.get(ChannelKind.VOICE, settings.routing.default_queue)
+    return fallback_queue(settings, ChannelKind.VOICE, "")
 
 
 async def _ensure_call(hub: Hub, form: MultiDictProxy[str]) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
+from contactcenter.assignment import has_skills
 from contactcenter.contact import ChannelKind, TicketType
 from contactcenter.db.models import Agent, Customer, Interaction, Queue, Ticket, utcnow
 from contactcenter.events import Event
@@ -62,7 +63,7 @@ async def has_available_agent(hub: Hub, queue_name: str) -> bool:
         skills = await session.scalar(select(Queue.skills).where(Queue.name == queue_name)) or []
         required = [s for s in skills if isinstance(s, str)]
         agents = await session.scalars(select(Agent.skills).where(Agent.presence == "available", Agent.active.is_(True)))
-        return any(all(skill in (agent_skills or {}) for skill in required) for agent_skills in agents)
+        return any(has_skills(agent_skills or {}, required) for agent_skills in agents)
 
 
 async def update_call(hub: Hub, call_sid: str, **facts: Any) -> bool:

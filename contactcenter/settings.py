@@ -14,7 +14,6 @@ import os
 import tomllib
 import types
 import typing
-import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,16 +185,6 @@ class TwilioMenuOption:
 
 
 @dataclass(frozen=True, slots=True)
-class TwilioHoursSettings:
-    """A simple weekly calendar for the phone line (the same hours every week)."""
-
-    timezone: str
-    days: list[str]
-    open: str
-    close: str
-
-
-@dataclass(frozen=True, slots=True)
 class TwilioVoiceSettings:
     greeting: str
     greeting_known: str
@@ -220,7 +209,7 @@ class TwilioSettings:
     validate_signatures: bool
     request_timeout: float
     sms_after_hours_reply: str
-    hours: TwilioHoursSettings
+    calendar: str
     voice: TwilioVoiceSettings
     menu: list[TwilioMenuOption]
 
@@ -421,13 +410,11 @@ def _check(settings: Settings) -> None:
     from contactcenter.routing import check_routing_settings  # it reads these dataclasses
 
     check_routing_settings(settings)
-    _check_twilio(settings.twilio)
+    _check_twilio(settings)
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _check_twilio(twilio: TwilioSettings) -> None:
+def _check_twilio(settings: Settings) -> None:
+    twilio = settings.twilio
     if twilio.account_sid and not twilio.account_sid.startswith("AC"):
         raise ConfigError("[twilio] account_sid must start with AC")
     if twilio.messaging_service_sid and not twilio.messaging_service_sid.startswith("MG"):
@@ -438,15 +425,8 @@ def _check_twilio(twilio: TwilioSettings) -> None:
         raise ConfigError("[twilio] api_base_url must start with http:// or https://")
     if twilio.request_timeout <= 0:
         raise ConfigError("[twilio] request_timeout must be more than 0")
-    try:
-        zoneinfo.ZoneInfo(twilio.hours.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"[twilio.hours] timezone {twilio.hours.timezone!r} is not a known time zone") from None
-    if unknown := [d for d in twilio.hours.days if d not in WEEKDAYS]:
-        raise ConfigError(f"[twilio.hours] days must be among {', '.join(WEEKDAYS)}; got {unknown}")
-    for key in ("open", "close"):
-        if parse_clock(getattr(twilio.hours, key)) is None:
-            raise ConfigError(f"[twilio.hours] {key} must be a time like 09:00 (24:00 for midnight at the end)")
+    if twilio.calendar not in settings.calendars:
+        raise ConfigError(f"[twilio] calendar: no calendar named {twilio.calendar!r} in [calendars]")
     if twilio.voice.voicemail_max_seconds < 1:
         raise ConfigError("[twilio.voice] voicemail_max_seconds must be at least 1")
     digits = [option.digit for option in twilio.menu]
@@ -455,17 +435,10 @@ def _check_twilio(twilio: TwilioSettings) -> None:
             raise ConfigError(f"[[twilio.menu]] digit must be one key 0-9, got {option.digit!r}")
         if not option.queue:
             raise ConfigError(f"[[twilio.menu]] queue must be set for digit {option.digit}")
+        if settings.routing.queues and option.queue not in settings.routing.queues:
+            raise ConfigError(f"[[twilio.menu]] queue: no queue named {option.queue!r} in [routing.queues]")
     if len(set(digits)) != len(digits):
         raise ConfigError("[[twilio.menu]] digit must differ between options")
-
-
-def parse_clock(value: str) -> int | None:
-    """`09:30` -> minutes after midnight (570); `24:00` is the end of the day."""
-    hours, sep, minutes = value.partition(":")
-    if not sep or not (hours.isdigit() and minutes.isdigit()) or len(minutes) != 2:
-        return None
-    total = int(hours) * 60 + int(minutes)
-    return total if int(minutes) < 60 and 0 <= total <= 24 * 60 else None
 
 
 # Tables whose keys are names chosen by the operator rather than fixed settings.

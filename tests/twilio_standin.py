@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import re
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from contactcenter.db.models import utcnow
-from contactcenter.settings import Settings
+from contactcenter.settings import CalendarSettings, Settings
 from tests.factories import settings_with
 
 # The fake account of the reference payloads (shared/reference/twilio_webhooks.md).
@@ -174,6 +176,21 @@ def twilio_settings(base: Settings, api_base_url: str, **twilio: Any) -> Setting
             **twilio,
         },
         outbox={"backoff_base_seconds": 0.01, "backoff_max_seconds": 0.05, "max_attempts": 3},
+    )
+
+
+def closed_line(settings: Settings) -> Settings:
+    """The same settings with the phone line's calendar closed right now (a holiday around today)."""
+    today = utcnow().date()
+    closed = CalendarSettings(
+        timezone="UTC",
+        hours={day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+        holidays=[(today + timedelta(days=d)).isoformat() for d in (-1, 0, 1)],
+    )
+    return dataclasses.replace(
+        settings,
+        calendars={**settings.calendars, "closed": closed},
+        twilio=dataclasses.replace(settings.twilio, calendar="closed"),
     )
 
 

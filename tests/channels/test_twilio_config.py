@@ -1,4 +1,4 @@
-"""The Twilio configuration: checked at start-up with the exact key; the small opening-hours calendar."""
+"""The Twilio configuration: checked at start-up with the exact key; the line's opening hours."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.twilio_hours import is_open
+from channels.twilio_common import line_is_open
+from contactcenter.calendars import is_open, parse_calendar
 from contactcenter.errors import ConfigError
-from contactcenter.settings import TwilioHoursSettings, load_settings
+from contactcenter.settings import CalendarSettings, load_settings
 from tests.hubprocess import write_config
+from tests.twilio_standin import closed_line
 
 
 @pytest.mark.parametrize(
@@ -20,12 +22,10 @@ from tests.hubprocess import write_config
         ('[twilio]\nphone_number = "503 555 0100"', "[twilio] phone_number must be an E.164 number"),
         ('[twilio]\napi_base_url = "localhost:9"', "[twilio] api_base_url must start with http"),
         ("[twilio]\nrequest_timeout = 0", "[twilio] request_timeout must be more than 0"),
-        ('[twilio.hours]\ntimezone = "Mars/Olympus"', "[twilio.hours] timezone 'Mars/Olympus'"),
-        ('[twilio.hours]\ndays = ["monday"]', "[twilio.hours] days must be among"),
-        ('[twilio.hours]\nopen = "9am"', "[twilio.hours] open must be a time"),
-        ('[twilio.hours]\nclose = "25:00"', "[twilio.hours] close must be a time"),
-        ('[[twilio.menu]]\ndigit = "12"\nqueue = "x"\nwords = []', "[[twilio.menu]] digit must be one key"),
-        ('[[twilio.menu]]\ndigit = "1"\nqueue = "a"\nwords = []\n[[twilio.menu]]\ndigit = "1"\nqueue = "b"\nwords = []', "digit must differ"),
+        ('[twilio]\ncalendar = "nights"', "[twilio] calendar: no calendar named 'nights'"),
+        ('[[twilio.menu]]\ndigit = "12"\nqueue = "general"\nwords = []', "[[twilio.menu]] digit must be one key"),
+        ('[[twilio.menu]]\ndigit = "1"\nqueue = "general"\nwords = []\n[[twilio.menu]]\ndigit = "1"\nqueue = "general"\nwords = []', "digit must differ"),
+        ('[[twilio.menu]]\ndigit = "1"\nqueue = "billing"\nwords = []', "[[twilio.menu]] queue: no queue named 'billing'"),
         ("[twilio.voice]\nvoicemail_max_seconds = 0", "[twilio.voice] voicemail_max_seconds must be at least 1"),
         ('[twilio.voice]\ngreting = "Hi"', "unknown configuration key [twilio] voice.greting"),
     ],
@@ -38,20 +38,26 @@ def test_bad_twilio_settings_are_refused_naming_the_key(tmp_path, toml, message)
     assert message in str(error.value)
 
 
-def test_an_operator_file_replaces_the_menu_and_keeps_other_defaults(tmp_path):
-    path = write_config(tmp_path / "hub.toml", {"twilio.hours": {"timezone": "America/New_York", "days": ["mon"]}})
-    path.write_text(path.read_text() + '[[twilio.menu]]\ndigit = "5"\nqueue = "sales"\nwords = ["sales"]\n')
+def test_an_operator_file_sets_the_menu_and_the_line_calendar(tmp_path):
+    path = write_config(tmp_path / "hub.toml", {"twilio": {"calendar": "office"}})
+    path.write_text(path.read_text() + '[[twilio.menu]]\ndigit = "5"\nqueue = "general"\nwords = ["sales"]\n')
     settings = load_settings(path, environ={})
-    assert [(o.digit, o.queue) for o in settings.twilio.menu] == [("5", "sales")]
-    assert (settings.twilio.hours.timezone, settings.twilio.hours.open) == ("America/New_York", "00:00")
+    assert [(o.digit, o.queue, o.words) for o in settings.twilio.menu] == [("5", "general", ["sales"])]
+    assert settings.twilio.calendar == "office"
 
 
 def test_environment_overrides_the_menu_as_json():
-    settings = load_settings(environ={"CONTACTCENTER_TWILIO_MENU": '[{"digit": "3", "queue": "vip", "words": []}]'})
-    assert [(o.digit, o.queue) for o in settings.twilio.menu] == [("3", "vip")]
+    settings = load_settings(environ={"CONTACTCENTER_TWILIO_MENU": '[{"digit": "3", "queue": "general", "words": []}]'})
+    assert [(o.digit, o.queue) for o in settings.twilio.menu] == [("3", "general")]
 
 
-OFFICE = TwilioHoursSettings(timezone="America/New_York", days=["mon", "tue", "wed", "thu", "fri"], open="09:00", close="17:30")
+OFFICE = parse_calendar(
+    CalendarSettings(
+        timezone="America/New_York",
+        hours={day: ["09:00-17:30"] for day in ("mon", "tue", "wed", "thu", "fri")},
+        holidays=["2026-12-25"],
+    )
+)
 
 
 @pytest.mark.parametrize(
@@ -63,12 +69,15 @@ OFFICE = TwilioHoursSettings(timezone="America/New_York", days=["mon", "tue", "w
         (datetime(2026, 9, 2, 21, 30, tzinfo=UTC), False),  # 17:30: closed
         (datetime(2026, 9, 5, 15, 0, tzinfo=UTC), False),  # Saturday
         (datetime(2026, 12, 2, 14, 0, tzinfo=UTC), True),  # 09:00 EST in winter
+        (datetime(2026, 12, 25, 15, 0, tzinfo=UTC), False),  # a holiday
     ],
 )
 def test_opening_hours_in_the_calendars_time_zone(utc, expected):
     assert is_open(OFFICE, utc) is expected
 
 
-def test_default_hours_are_always_open():
-    hours = load_settings(environ={}).twilio.hours
-    assert all(is_open(hours, datetime(2026, 9, day, hour, 59, tzinfo=UTC)) for day in range(1, 8) for hour in range(24))
+def test_the_default_line_is_always_open_and_a_closed_one_is_closed():
+    settings = load_settings(environ={})
+    moments = [datetime(2026, 9, day, hour, 59, tzinfo=UTC) for day in range(1, 8) for hour in range(24)]
+    assert all(line_is_open(settings, moment) for moment in moments)
+    assert not line_is_open(closed_line(settings), datetime.now(UTC))

@@ -12,13 +12,11 @@ from sqlalchemy import select
 from channels.twilio_sms import parse_sms
 from contactcenter.contact import ChannelKind, Identity
 from contactcenter.db.models import ContactPoint, Interaction, OutboxMessage, Ticket
-from contactcenter.settings import TwilioHoursSettings
 from tests.factories import settings_with
-from tests.twilio_standin import params, post_signed, standin, twilio_settings  # noqa: F401
+from tests.twilio_standin import closed_line, params, post_signed, standin, twilio_settings  # noqa: F401
 
 SMS = "/webhooks/twilio/sms"
 DANA = "+12065550143"
-CLOSED = TwilioHoursSettings(timezone="UTC", days=[], open="09:00", close="17:00")
 
 
 @pytest.fixture
@@ -162,7 +160,7 @@ async def test_stop_and_start_are_recorded_on_the_number(client, hub):
 
 async def test_acknowledgement_goes_through_the_outbox_once(client, hub):
     hub.settings = settings_with(
-        hub.settings, tickets={"auto_acknowledge": True}, twilio={"sms_after_hours_reply": "We are closed.", "hours": CLOSED}
+        closed_line(hub.settings), tickets={"auto_acknowledge": True}, twilio={"sms_after_hours_reply": "We are closed."}
     )
     answer = await send_sms(client)
     assert list(answer) == []  # the acknowledgement is the one reply, not TwiML as well
@@ -175,9 +173,7 @@ async def test_acknowledgement_goes_through_the_outbox_once(client, hub):
 
 
 async def test_stop_from_a_new_number_queues_nothing(client, hub):
-    hub.settings = settings_with(
-        hub.settings, tickets={"auto_acknowledge": True}, twilio={"sms_after_hours_reply": "Closed.", "hours": CLOSED}
-    )
+    hub.settings = settings_with(closed_line(hub.settings), tickets={"auto_acknowledge": True}, twilio={"sms_after_hours_reply": "Closed."})
     answer = await send_sms(client, "sms_inbound_messaging_service")  # Body STOP
     assert list(answer) == []
     assert await rows(hub, OutboxMessage) == []

@@ -12,15 +12,19 @@ from sqlalchemy import select
 from channels.twilio_voice import parse_call
 from contactcenter.contact import ChannelKind, Identity
 from contactcenter.db.models import Agent, ContactPoint, Interaction, Queue, Ticket
-from contactcenter.settings import TwilioHoursSettings
+from contactcenter.settings import TwilioMenuOption
 from tests.factories import settings_with
-from tests.twilio_standin import PUBLIC_URL, params, post_signed, standin, twilio_settings  # noqa: F401
+from tests.twilio_standin import PUBLIC_URL, closed_line, params, post_signed, standin, twilio_settings  # noqa: F401
 
 CALL_SID = "CA6a4a10c1e6b9c7bb0577933d598cc013"
 RECORDING_SID = "RE73d3e0fc3575c1561d07b58a1bb8dedb"
 DANA = "+12065550143"
 HOLD_MUSIC = "https://music.example.test/hold.mp3"
-CLOSED = TwilioHoursSettings(timezone="UTC", days=[], open="09:00", close="17:00")
+MENU = [
+    TwilioMenuOption(digit="1", queue="billing", words=["billing", "invoice", "payment"]),
+    TwilioMenuOption(digit="2", queue="technical", words=["support", "technical", "help"]),
+    TwilioMenuOption(digit="0", queue="general", words=["other", "agent", "operator"]),
+]
 # Verbs a <Response> may hold, and what <Gather> may nest (TwiML voice reference).
 VERBS = {"Say", "Play", "Pause", "Gather", "Record", "Enqueue", "Redirect", "Hangup", "Dial", "Leave", "Reject"}
 GATHER_NOUNS = {"Say", "Play", "Pause"}
@@ -29,7 +33,7 @@ GATHER_NOUNS = {"Say", "Play", "Pause"}
 @pytest.fixture
 def settings(settings, standin):
     base = twilio_settings(settings, standin.url)
-    return settings_with(base, twilio={"voice": dataclasses.replace(base.twilio.voice, hold_music_url=HOLD_MUSIC)})
+    return settings_with(base, twilio={"menu": MENU, "voice": dataclasses.replace(base.twilio.voice, hold_music_url=HOLD_MUSIC)})
 
 
 async def twiml(response) -> ET.Element:
@@ -176,7 +180,7 @@ async def test_no_available_agent_for_the_queue_means_voicemail(client, hub):
 
 
 async def test_after_hours_voicemail_lands_on_the_callers_ticket(client, auth, hub):
-    hub.settings = settings_with(hub.settings, twilio={"hours": CLOSED})
+    hub.settings = closed_line(hub.settings)
     root = await call(client)
     assert verbs(root) == ["Say", "Say", "Record", "Say", "Hangup"]
     assert root[0].text == "We are closed right now."
@@ -229,7 +233,7 @@ async def test_after_hours_voicemail_lands_on_the_callers_ticket(client, auth, h
 
 
 async def test_voicemail_callbacks_in_any_order_make_one_voicemail(client, hub):
-    hub.settings = settings_with(hub.settings, twilio={"hours": CLOSED})
+    hub.settings = closed_line(hub.settings)
     await call(client)
     await callback(client, "/webhooks/twilio/voice/transcription", "transcription_completed")
     await call(client, "/webhooks/twilio/voice/recorded", "voice_record_action")
