@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from channels.email_channel import EmailChannel
+from channels.twilio_sms import TwilioSmsChannel
+from channels.twilio_voice import TwilioVoiceChannel
 from channels.web import WebChannel
 
 if TYPE_CHECKING:
@@ -17,4 +19,4 @@ if TYPE_CHECKING:
 
 
 def build_channels(hub: Hub) -> list[Channel]:
-    return [WebChannel(hub), EmailChannel(hub)]
+    return [WebChannel(hub), EmailChannel(hub), TwilioSmsChannel(hub), TwilioVoiceChannel(hub)]

@@ -20,6 +20,7 @@ from contactcenter.outbox import OutboxWorker
 from contactcenter.settings import Settings
 from contactcenter.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
+from contactcenter.web.api_customers import setup_customer_api
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.limits import body_deadline_middleware
 from contactcenter.web.middlewares import error_middleware
@@ -41,6 +42,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         if channel.can_send:
             hub.channels[channel.kind] = channel
     setup_api(app)
+    setup_customer_api(app)
     setup_routing(app)
     setup_workspace(app)
     if workers:

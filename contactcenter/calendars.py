@@ -98,6 +98,12 @@ def _intervals_from(calendar: BusinessCalendar, moment: datetime) -> Iterator[tu
     raise ValueError("the calendar has no opening hours in the next ten years")
 
 
+def is_open(calendar: BusinessCalendar, moment: datetime) -> bool:
+    """Is `moment` (tz-aware) inside the calendar's opening hours?"""
+    day = moment.astimezone(calendar.zone).date()
+    return any(start <= moment < end for start, end in calendar.open_intervals(day))
+
+
 def add_business_time(calendar: BusinessCalendar, start: datetime, duration: timedelta) -> datetime:
     """The moment `duration` of open time after `start` (UTC in, UTC out)."""
     remaining = duration

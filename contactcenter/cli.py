@@ -8,6 +8,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import select
@@ -61,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("name")
     token.add_argument("--role", choices=("intake", "agent", "supervisor", "admin"), default="agent")
     token.set_defaults(run=cmd_create_token)
+
+    imports = commands.add_parser(
+        "import-customers", help="bulk import customers from a CRM export (CSV; columns in contactcenter/importer.py)"
+    )
+    imports.add_argument("file", type=Path, metavar="FILE.csv")
+    imports.add_argument("--batch-size", type=int, default=1000, help="rows per transaction (default 1000)")
+    imports.set_defaults(run=cmd_import_customers)
 
     replay = commands.add_parser("replay", help="process again the contacts kept after a failure")
     replay.set_defaults(run=cmd_replay)
@@ -139,6 +147,30 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
         print(token)
 
     return _with_hub(settings, run, migrate=True)
+
+
+def cmd_import_customers(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit status 0 when every row imported, 1 when some were rejected (the rest are in)."""
+    from contactcenter.importer import StderrProgress, import_customers
+
+    if args.batch_size < 1:
+        raise ContactCenterError("--batch-size must be at least 1")
+    rejected: list[tuple[int, str]] = []
+
+    async def run(hub: Hub) -> None:
+        report = await import_customers(hub, args.file, progress=StderrProgress(), batch_rows=args.batch_size)
+        print(
+            f"{report.rows} rows: {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.suggested} suggested for merging, {len(report.rejected)} rejected"
+        )
+        if report.lookalikes:
+            print(f"{report.lookalikes} merge suggestions for new customers named like one with the same company domain or number block")
+        for line, reason in report.rejected:
+            print(f"line {line}: rejected: {reason}")
+        rejected.extend(report.rejected)
+
+    _with_hub(settings, run, migrate=True)
+    return 1 if rejected else 0
 
 
 def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:

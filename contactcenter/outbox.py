@@ -28,6 +28,8 @@ from contactcenter.settings import OutboxSettings
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 20
+# Delivery statuses the hub itself sets before the provider has said anything.
+PRE_SEND_STATUSES = ("", "queued", "retrying")
 
 
 class OutboxWorker:
@@ -122,8 +124,16 @@ class OutboxWorker:
             row.provider_id = receipt.provider_id
             row.lease_until = None
             row.attempt_log = [*row.attempt_log, _attempt(started, "sent")]
+            # A provider's delivery report (Twilio's status callback) can land
+            # before this commit; never move its newer status backwards. One
+            # conditional UPDATE, so a report committed meanwhile is seen.
+            await session.execute(
+                update(Interaction)
+                .where(Interaction.id == row.interaction_id, Interaction.delivery_status.in_(PRE_SEND_STATUSES))
+                .values(delivery_status=receipt.status)
+                .execution_options(synchronize_session=False)
+            )
             interaction = await session.get_one(Interaction, row.interaction_id)
-            interaction.delivery_status = receipt.status
             if interaction.provider_id is None and receipt.provider_id:
                 interaction.provider_id = receipt.provider_id
         log.info("outbox %s: %s to %s %s", row_id, message.channel, mask(message.to), receipt.status)

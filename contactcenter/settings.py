@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import phonenumbers
+
 from contactcenter.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +181,30 @@ class ImapSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TwilioMenuOption:
+    """One choice of the phone menu: a key to press or words to say, and its queue."""
+
+    digit: str
+    queue: str
+    words: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TwilioVoiceSettings:
+    greeting: str
+    greeting_known: str
+    menu_prompt: str
+    invalid_choice: str
+    closed_message: str
+    no_agent_message: str
+    voicemail_prompt: str
+    voicemail_thanks: str
+    voicemail_max_seconds: int
+    hold_music_url: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class TwilioSettings:
     account_sid: str
     auth_token: str
@@ -186,11 +212,18 @@ class TwilioSettings:
     messaging_service_sid: str
     api_base_url: str
     validate_signatures: bool
+    request_timeout: float
+    sms_after_hours_reply: str
+    calendar: str
+    voice: TwilioVoiceSettings
+    menu: list[TwilioMenuOption]
 
 
 @dataclass(frozen=True, slots=True)
 class IdentitySettings:
     default_region: str
+    plus_tag_domains: list[str]
+    free_mail_domains: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +422,45 @@ def _check(settings: Settings) -> None:
     from contactcenter.routing import check_routing_settings  # it reads these dataclasses
 
     check_routing_settings(settings)
+    _check_twilio(settings)
+    _check_identity(settings.identity)
+
+
+def _check_twilio(settings: Settings) -> None:
+    twilio = settings.twilio
+    if twilio.account_sid and not twilio.account_sid.startswith("AC"):
+        raise ConfigError("[twilio] account_sid must start with AC")
+    if twilio.messaging_service_sid and not twilio.messaging_service_sid.startswith("MG"):
+        raise ConfigError("[twilio] messaging_service_sid must start with MG")
+    if twilio.phone_number and not (twilio.phone_number.startswith("+") and twilio.phone_number[1:].isdigit()):
+        raise ConfigError("[twilio] phone_number must be an E.164 number such as +15035550100")
+    if not twilio.api_base_url.startswith(("http://", "https://")):
+        raise ConfigError("[twilio] api_base_url must start with http:// or https://")
+    if twilio.request_timeout <= 0:
+        raise ConfigError("[twilio] request_timeout must be more than 0")
+    if twilio.calendar not in settings.calendars:
+        raise ConfigError(f"[twilio] calendar: no calendar named {twilio.calendar!r} in [calendars]")
+    if twilio.voice.voicemail_max_seconds < 1:
+        raise ConfigError("[twilio.voice] voicemail_max_seconds must be at least 1")
+    digits = [option.digit for option in twilio.menu]
+    for option in twilio.menu:
+        if len(option.digit) != 1 or option.digit not in "0123456789":
+            raise ConfigError(f"[[twilio.menu]] digit must be one key 0-9, got {option.digit!r}")
+        if not option.queue:
+            raise ConfigError(f"[[twilio.menu]] queue must be set for digit {option.digit}")
+        if settings.routing.queues and option.queue not in settings.routing.queues:
+            raise ConfigError(f"[[twilio.menu]] queue: no queue named {option.queue!r} in [routing.queues]")
+    if len(set(digits)) != len(digits):
+        raise ConfigError("[[twilio.menu]] digit must differ between options")
+
+
+def _check_identity(identity: IdentitySettings) -> None:
+    if identity.default_region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"[identity] default_region {identity.default_region!r} is not an ISO 3166 region phonenumbers knows")
+    for key in ("plus_tag_domains", "free_mail_domains"):
+        for domain in getattr(identity, key):
+            if not domain or domain != domain.strip().lower() or "@" in domain:
+                raise ConfigError(f"[identity] {key} entries must be lower-case domain names, got {domain!r}")
 
 
 # Tables whose keys are names chosen by the operator rather than fixed settings.

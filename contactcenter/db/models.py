@@ -85,6 +85,8 @@ class Customer(Base):
     lifetime_value: Mapped[float] = mapped_column(Float, default=0.0)
     notes: Mapped[str] = mapped_column(Text, default="")
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # normalize.name_key(name): finds look-alike names with one indexed lookup.
+    name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
     # Set when this record was merged into another; the row stays so an
     # unmerge can bring it back.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
@@ -107,6 +109,10 @@ class ContactPoint(Base):
     kind: Mapped[str] = mapped_column(String(10))  # email | phone
     value: Mapped[str] = mapped_column(String(320))  # normalised: lower-case email, E.164
     raw_value: Mapped[str] = mapped_column(String(320), default="")
+    extension: Mapped[str] = mapped_column(String(20), default="")  # phones: kept, never matched
+    # What look-alike customers may share: "d:<email domain>" or "p:<number
+    # without its last digits>" (identity.group_key); indexed for suggestions.
+    group_key: Mapped[str] = mapped_column(String(330), default="", index=True)
     # How we learned it: verified (the provider vouches), claimed (typed in a
     # form or by an agent), imported (from a CRM file).
     evidence: Mapped[str] = mapped_column(String(10))

@@ -5,6 +5,7 @@ them in this order inside one database transaction.
 """
 
 from contactcenter.pipeline.acknowledge import acknowledge
+from contactcenter.pipeline.consent import record_consent
 from contactcenter.pipeline.dedupe import dedupe
 from contactcenter.pipeline.identify import identify_customer
 from contactcenter.pipeline.log import log_interaction
@@ -17,6 +18,9 @@ INGEST_STEPS = (
     # Threading needs the customer: a ticket reference only counts when the
     # sender belongs to that ticket.
     identify_customer,
+    # Right after the sender's number is known, so that a STOP is on record
+    # before anything later in this transaction could queue an SMS to it.
+    record_consent,
     thread_into_ticket,
     # Routing only decides for new tickets; follow-ups stay where they are.
     route_ticket,

@@ -1,89 +1,188 @@
 """Step: find the customer this contact comes from, or create one.
 
-Matching is exact on normalised identifiers. When a contact carries
-identifiers of two different customers it goes to the customer of its reply
-address and a merge suggestion is opened; records are never merged silently.
+The rules are in `contactcenter/identity.py`; this step reads what it needs
+with indexed lookups (identifiers by their unique key, look-alikes by name key
+and group key, each bounded) and writes the outcome: the customer, the
+identifiers it learned with their evidence, and merge suggestions. Records are
+never merged here, and a merged record never receives a contact.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import Identity
-from contactcenter.db.models import ContactPoint, Customer, MergeSuggestion
-from contactcenter.normalize import normalize_name
+from contactcenter.db.models import ContactPoint, Customer
+from contactcenter.identity import (
+    CONFLICT_SCORE,
+    canonical_identities,
+    choose_customer,
+    group_key,
+    is_shared_evidence,
+    score_likeness,
+    stronger,
+)
+from contactcenter.merge import suggest_merge
+from contactcenter.normalize import name_key, normalize_name
 from contactcenter.pipeline.context import IngestContext
+from contactcenter.settings import IdentitySettings
 
-# Stronger evidence replaces weaker on a known contact point, never the reverse.
-EVIDENCE_RANK = {"claimed": 0, "imported": 1, "verified": 2}
+# Look-alike candidates read per contact, at most: bounds the step's cost when
+# thousands of customers share a company domain.
+LIKENESS_CANDIDATES = 50
+# A merged record points at its survivor; chains longer than this are a bug.
+MAX_MERGE_HOPS = 10
 
 
 async def identify_customer(ctx: IngestContext) -> None:
-    contact = ctx.contact
-    known = await find_contact_points(ctx.session, contact.identities)
-    owners = {point.customer_id for point in known.values()}
-    reply = contact.reply_identity()
+    settings = ctx.hub.settings.identity
+    session = ctx.session
+    identities = canonical_identities(ctx.contact.identities, settings.plus_tag_domains)
+    known, holders = await find_contact_points(session, identities)
+    decision = choose_customer(identities, {key: point.customer_id for key, point in known.items()})
 
-    if not owners:
-        customer = Customer(name=normalize_name(contact.display_name))
-        ctx.session.add(customer)
-        await ctx.session.flush()
-        ctx.matched = reply
+    display_name = normalize_name(ctx.contact.display_name)
+    if decision.customer_id is None:
+        customer = Customer(name=display_name, name_key=name_key(display_name))
+        session.add(customer)
+        created = True  # inserted with its contact points in one flush below
     else:
-        chosen = _owner_of(reply, known) if reply else None
-        if chosen is None:
-            chosen = min(owners)
-        customer = await ctx.session.get_one(Customer, chosen)
-        ctx.matched = next(
-            (i for i in _reply_first(contact.identities, reply) if (i.kind, i.value) in known and known[(i.kind, i.value)].customer_id == chosen),
-            None,
+        customer = holders[decision.customer_id]
+        if customer.merged_into_id is not None:
+            customer = await live_customer(session, customer.merged_into_id)
+        created = False
+        if not customer.name and display_name:
+            customer.name, customer.name_key = display_name, name_key(display_name)
+    for other in decision.others:
+        await suggest_merge(
+            session, customer.id, other, [f"one {ctx.contact.channel} contact carried identifiers of both"], CONFLICT_SCORE
         )
-        for other in sorted(owners - {chosen}):
-            await suggest_merge(ctx.session, chosen, other, [f"one contact carried identifiers of both customers ({contact.channel})"])
-        if not customer.name and contact.display_name:
-            customer.name = normalize_name(contact.display_name)
 
-    for identity in contact.identities:
+    # How the contact showed the identifier that linked it (verified by the
+    # provider, or typed): what the agent's "unverified match" warning reads.
+    # How the record came to hold it is the contact point's own evidence.
+    ctx.matched = decision.matched
+
+    added = []
+    for identity in identities:
         point = known.get((identity.kind, identity.value))
         if point is None:
-            ctx.session.add(
-                ContactPoint(customer_id=customer.id, kind=identity.kind, value=identity.value, evidence=identity.evidence)
+            point = ContactPoint(
+                kind=identity.kind,
+                value=identity.value,
+                evidence=identity.evidence,
+                group_key=group_key(identity.kind, identity.value),
             )
-        elif point.customer_id == customer.id and EVIDENCE_RANK[identity.evidence] > EVIDENCE_RANK[point.evidence]:
+            if created:
+                point.customer = customer  # a new customer's collection needs no load
+            else:
+                point.customer_id = customer.id
+            session.add(point)
+            added.append(point)
+        elif point.customer_id == customer.id and stronger(point.evidence, identity.evidence) != point.evidence:
             point.evidence = identity.evidence
+    if created:
+        await session.flush()  # the next steps need the customer's id
+    if added:
+        await suggest_lookalikes(session, customer, [p.group_key for p in added], settings)
     ctx.customer = customer
 
 
-async def find_contact_points(session: AsyncSession, identities: tuple[Identity, ...]) -> dict[tuple[str, str], ContactPoint]:
+# Statements built once: building a select costs more than running it here.
+FIND_POINTS = (
+    select(ContactPoint, Customer)
+    .join(Customer, Customer.id == ContactPoint.customer_id)
+    .where(
+        ContactPoint.kind.in_(bindparam("kinds", expanding=True)),
+        ContactPoint.value.in_(bindparam("values", expanding=True)),
+    )
+    .order_by(Customer.id)  # locks taken in id order, as merges take them: no deadlock
+    .with_for_update(of=Customer)
+    .execution_options(populate_existing=True)
+)
+
+
+def _lookalike_candidates() -> Any:
+    base = (
+        select(ContactPoint.customer_id, ContactPoint.group_key, Customer.name_key)
+        .join(Customer, Customer.id == ContactPoint.customer_id)
+        .where(
+            ContactPoint.group_key.in_(bindparam("keys", expanding=True)),
+            ContactPoint.customer_id != bindparam("customer_id"),
+            Customer.merged_into_id.is_(None),
+        )
+        .limit(LIKENESS_CANDIDATES)
+    )
+    same_name = base.where(Customer.name_key == bindparam("name_key")).subquery()
+    return union_all(select(same_name), select(base.subquery()))
+
+
+LOOKALIKE_CANDIDATES = _lookalike_candidates()
+
+
+async def find_contact_points(
+    session: AsyncSession, identities: tuple[Identity, ...]
+) -> tuple[dict[tuple[str, str], ContactPoint], dict[int, Customer]]:
+    """The known contact points among `identities` and their customers, in one query.
+
+    `kind IN (...) AND value IN (...)` rather than a row-value IN, because both
+    SQLite and PostgreSQL turn it into probes of the unique index. The
+    customers are locked until the transaction ends (FOR UPDATE on
+    PostgreSQL; SQLite's writers take turns anyway): that is what keeps a
+    concurrent merge from leaving this contact on the merged record.
+    """
     if not identities:
-        return {}
+        return {}, {}
     wanted = {(i.kind, i.value) for i in identities}
-    rows = await session.scalars(
-        select(ContactPoint).where(ContactPoint.value.in_([value for _, value in wanted]))
+    rows = await session.execute(
+        FIND_POINTS, {"kinds": sorted({k for k, _ in wanted}), "values": sorted({v for _, v in wanted})}
     )
-    return {(p.kind, p.value): p for p in rows if (p.kind, p.value) in wanted}
+    points, customers = {}, {}
+    for point, customer in rows:
+        if (point.kind, point.value) in wanted:
+            points[(point.kind, point.value)] = point
+            customers[customer.id] = customer
+    return points, customers
 
 
-async def suggest_merge(session: AsyncSession, a: int, b: int, reasons: list[str], score: float = 1.0) -> MergeSuggestion:
-    """Open (or strengthen) the suggestion that customers `a` and `b` are one person."""
-    low, high = sorted((a, b))
-    suggestion = await session.scalar(
-        select(MergeSuggestion).where(MergeSuggestion.customer_a_id == low, MergeSuggestion.customer_b_id == high)
-    )
-    if suggestion is None:
-        suggestion = MergeSuggestion(customer_a_id=low, customer_b_id=high, score=score, reasons=list(reasons))
-        session.add(suggestion)
-    elif suggestion.status == "open":
-        suggestion.reasons = sorted(set(suggestion.reasons) | set(reasons))
-        suggestion.score = max(suggestion.score, score)
-    return suggestion
+async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
+    """The customer, or the record it was merged into; locked like find_contact_points does."""
+    for _ in range(MAX_MERGE_HOPS):
+        customer = await session.scalar(
+            select(Customer)
+            .where(Customer.id == customer_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        assert customer is not None, f"contact point of missing customer {customer_id}"
+        if customer.merged_into_id is None:
+            return customer
+        customer_id = customer.merged_into_id
+    raise RuntimeError(f"customer {customer_id}: merge chain longer than {MAX_MERGE_HOPS}")
 
 
-def _owner_of(identity: Identity, known: dict[tuple[str, str], ContactPoint]) -> int | None:
-    point = known.get((identity.kind, identity.value))
-    return point.customer_id if point else None
+async def suggest_lookalikes(
+    session: AsyncSession, customer: Customer, group_keys: list[str], settings: IdentitySettings
+) -> None:
+    """Open suggestions for other customers with an alike name who share a domain or number block.
 
-
-def _reply_first(identities: tuple[Identity, ...], reply: Identity | None) -> list[Identity]:
-    return sorted(identities, key=lambda i: i != reply)
+    One round trip of two bounded, indexed lookups among customers sharing a
+    group key with the contact's new identifiers: those with the same name
+    key (found however many share the key), and any (for near names).
+    """
+    keys = sorted({key for key in group_keys if is_shared_evidence(key, settings.free_mail_domains)})
+    if not customer.name_key or not keys:
+        return
+    shared: dict[int, set[str]] = {}
+    names: dict[int, str] = {}
+    params = {"keys": keys, "customer_id": customer.id, "name_key": customer.name_key}
+    for other_id, key, other_name in await session.execute(LOOKALIKE_CANDIDATES, params):
+        shared.setdefault(other_id, set()).add(key)
+        names[other_id] = other_name
+    for other_id, other_keys in shared.items():
+        likeness = score_likeness(customer.name_key, names[other_id], other_keys)
+        if likeness is not None:
+            await suggest_merge(session, customer.id, other_id, likeness.reasons, likeness.score)

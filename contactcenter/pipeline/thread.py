@@ -24,6 +24,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from contactcenter.db.models import ContactPoint, Interaction, Ticket, parse_reference
+from contactcenter.normalize import fold_plus_tag
 from contactcenter.pipeline.context import IngestContext
 
 OPEN_STATUSES = ("new", "open", "pending")
@@ -93,12 +94,13 @@ async def _verify_reply_address(ctx: IngestContext, sent_to: str | None) -> None
     if sender is None or sender.kind != "email" or sender.value != sent_to:
         return
     await ctx.session.flush()  # the contact point identify just added
+    value = fold_plus_tag(sender.value, ctx.hub.settings.identity.plus_tag_domains)  # as identify stored it
     point = await ctx.session.scalar(
-        select(ContactPoint).where(ContactPoint.kind == "email", ContactPoint.value == sender.value)
+        select(ContactPoint).where(ContactPoint.kind == "email", ContactPoint.value == value)
     )
     if point is not None and point.customer_id == ctx.customer.id:
         point.evidence = "verified"
-        if ctx.matched is not None and ctx.matched.value == sender.value:
+        if ctx.matched is not None and ctx.matched.value == value:
             ctx.matched = dataclasses.replace(ctx.matched, evidence="verified")
 
 

@@ -44,7 +44,7 @@ async def handle_customer_search(request: web.Request) -> web.Response:
     limit, after = _page(request)
     query = select(Customer).where(Customer.merged_into_id.is_(None), Customer.id > after)
     if email := _query(request, "email"):
-        value = normalize_email(email) or email.strip().lower()
+        value = normalize_email(email, plus_tag_domains=hub.settings.identity.plus_tag_domains) or email.strip().lower()
         query = query.where(Customer.id.in_(select(ContactPoint.customer_id).where(ContactPoint.kind == "email", ContactPoint.value == value)))
     if phone := _query(request, "phone"):
         value = normalize_phone(phone, hub.settings.identity.default_region) or phone.strip()

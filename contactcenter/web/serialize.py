@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from contactcenter.db.models import Attachment, ContactPoint, Customer, Interaction, Ticket
+from contactcenter.db.models import Attachment, ContactPoint, Customer, Interaction, MergeRecord, MergeSuggestion, Ticket
 
 
 def iso(value: datetime | None) -> str | None:
@@ -85,4 +85,34 @@ def interaction_json(interaction: Interaction, attachments: list[Attachment] = (
             for a in attachments
         ],
         "created_at": iso(interaction.created_at),
+    }
+
+
+def suggestion_json(
+    suggestion: MergeSuggestion, customer_a: dict[str, Any] | None = None, customer_b: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": suggestion.id,
+        "customer_a_id": suggestion.customer_a_id,
+        "customer_b_id": suggestion.customer_b_id,
+        "score": suggestion.score,
+        "reasons": suggestion.reasons,
+        "status": suggestion.status,
+        "created_at": iso(suggestion.created_at),
+        "resolved_at": iso(suggestion.resolved_at),
+    }
+    if customer_a is not None:
+        body["customer_a"], body["customer_b"] = customer_a, customer_b
+    return body
+
+
+def merge_record_json(record: MergeRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "survivor_id": record.survivor_id,
+        "merged_id": record.merged_id,
+        "moved": record.moved,
+        "actor": record.actor,
+        "created_at": iso(record.created_at),
+        "undone_at": iso(record.undone_at),
     }

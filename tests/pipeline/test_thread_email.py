@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from contactcenter.contact import ChannelKind
-from contactcenter.db.models import OutboxMessage, Ticket, utcnow
+from contactcenter.db.models import ContactPoint, Interaction, OutboxMessage, Ticket, utcnow
 from contactcenter.hub import Hub
 from contactcenter.pipeline.run import ingest
 from tests.factories import BOB_EMAIL, make_inbound, settings_with
@@ -57,3 +57,19 @@ async def test_acknowledgements_per_address_are_limited(hub: Hub) -> None:
         assert result.ticket_created
     async with hub.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+async def test_a_reply_from_a_tagged_address_verifies_the_folded_contact_point(hub: Hub) -> None:
+    hub.settings = settings_with(hub.settings, tickets={"auto_acknowledge": True})
+    first = await ingest(hub, _mail(provider_id="<t1@x>", email="alice+shop@gmail.com"))
+    async with hub.sessions() as session:
+        ack_id = await session.scalar(
+            select(Interaction.provider_id).where(Interaction.ticket_id == first.ticket_id, Interaction.direction == "outbound")
+        )
+    reply = await ingest(hub, _mail(provider_id="<t2@x>", email="alice+shop@gmail.com", thread_hints=(ack_id,)))
+    assert reply.ticket_id == first.ticket_id
+    async with hub.sessions() as session:
+        point = await session.scalar(select(ContactPoint))
+        interaction = await session.get_one(Interaction, reply.interaction_id)
+    assert (point.value, point.evidence) == ("alice@gmail.com", "verified")
+    assert interaction.match_evidence == "verified"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:57:45.497265
+Create Date: 2026-11-22 19:32:48.702114
 """
 
 from alembic import op
@@ -62,6 +62,7 @@ def upgrade() -> None:
     sa.Column('lifetime_value', sa.Float(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('external_id', sa.String(length=200), nullable=True),
+    sa.Column('name_key', sa.String(length=200), nullable=False),
     sa.Column('merged_into_id', sa.Integer(), nullable=True),
     sa.Column('created_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=False),
@@ -69,6 +70,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
     sa.UniqueConstraint('external_id', name=op.f('uq_customers_external_id'))
     )
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_customers_name_key'), ['name_key'], unique=False)
+
     op.create_table('mailbox_states',
     sa.Column('mailbox', sa.String(length=200), nullable=False),
     sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
@@ -104,6 +108,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('value', sa.String(length=320), nullable=False),
     sa.Column('raw_value', sa.String(length=320), nullable=False),
+    sa.Column('extension', sa.String(length=20), nullable=False),
+    sa.Column('group_key', sa.String(length=330), nullable=False),
     sa.Column('evidence', sa.String(length=10), nullable=False),
     sa.Column('opted_out', sa.Boolean(), nullable=False),
     sa.Column('created_at', contactcenter.db.models.UTCDateTime(timezone=True), nullable=False),
@@ -114,6 +120,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('contact_points', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_points_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_contact_points_group_key'), ['group_key'], unique=False)
 
     op.create_table('merge_records',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -287,12 +294,16 @@ def downgrade() -> None:
     op.drop_table('merge_suggestions')
     op.drop_table('merge_records')
     with op.batch_alter_table('contact_points', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contact_points_group_key'))
         batch_op.drop_index(batch_op.f('ix_contact_points_customer_id'))
 
     op.drop_table('contact_points')
     op.drop_table('api_tokens')
     op.drop_table('queues')
     op.drop_table('mailbox_states')
+    with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_customers_name_key'))
+
     op.drop_table('customers')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_subject')

@@ -1,0 +1,29 @@
+"""Whether a number may receive SMS: opt-outs (STOP) and opt-ins (START).
+
+Carriers and Twilio require that a number which replied STOP gets nothing more
+until it replies START. The flag lives on the phone contact point; every path
+that sends SMS (`actions.do_reply`, the acknowledgement, the SMS channel itself)
+checks it through `actions.is_opted_out`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contactcenter.actions import audit
+from contactcenter.db.models import ContactPoint
+
+
+async def do_set_sms_consent(session: AsyncSession, phone: str, *, opted_out: bool, actor: str, reason: str) -> bool:
+    """Record an opt-out or opt-in for a known number; -> whether anything changed.
+
+    A number we hold no contact point for has nothing to flag: the pipeline
+    creates the point before this runs for inbound keywords.
+    """
+    point = await session.scalar(select(ContactPoint).where(ContactPoint.kind == "phone", ContactPoint.value == phone))
+    if point is None or point.opted_out == opted_out:
+        return False
+    point.opted_out = opted_out
+    audit(session, actor, "sms.opt_out" if opted_out else "sms.opt_in", point, reason=reason)
+    return True

@@ -1,0 +1,126 @@
+"""The JSON API for keeping one record per customer: edits, suggestions, merges.
+
+Agents edit a customer's value fields, add what a caller told them, and see
+and dismiss merge suggestions; merging and undoing a merge move other
+people's history, so they need a supervisor.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from contactcenter.customers import clean_changes, do_add_contact_point, do_update_customer
+from contactcenter.db import queries
+from contactcenter.db.models import ContactPoint, Customer, MergeRecord, MergeSuggestion
+from contactcenter.errors import InputError, NotFoundError
+from contactcenter.keys import HUB
+from contactcenter.merge import do_dismiss_suggestion, do_merge, do_unmerge
+from contactcenter.web.api import _int, _list_response, _page, read_json_object
+from contactcenter.web.auth import require
+from contactcenter.web.serialize import contact_point_json, customer_json, merge_record_json, suggestion_json
+
+
+def setup_customer_api(app: web.Application) -> None:
+    app.router.add_patch("/api/v1/customers/{id:\\d+}", handle_customer_update)
+    app.router.add_post("/api/v1/customers/{id:\\d+}/contact-points", handle_contact_point_add)
+    app.router.add_post("/api/v1/customers/{id:\\d+}/merge", handle_merge)
+    app.router.add_get("/api/v1/merge-suggestions", handle_suggestion_list)
+    app.router.add_post("/api/v1/merge-suggestions/{id:\\d+}/dismiss", handle_suggestion_dismiss)
+    app.router.add_get("/api/v1/merges/{id:\\d+}", handle_merge_record)
+    app.router.add_post("/api/v1/merges/{id:\\d+}/undo", handle_unmerge)
+
+
+async def handle_customer_update(request: web.Request) -> web.Response:
+    """PATCH name, company, tier, segments, lifetime_value, notes."""
+    principal = await require(request, "agent")
+    changes = clean_changes(await read_json_object(request))
+    async with request.app[HUB].sessions() as session, session.begin():
+        customer = await queries.get_customer(session, int(request.match_info["id"]))
+        await do_update_customer(session, customer, changes, principal.actor)
+        points = await queries.contact_points_of(session, customer.id)
+    return web.json_response(customer_json(customer, points))
+
+
+async def handle_contact_point_add(request: web.Request) -> web.Response:
+    principal = await require(request, "agent")
+    hub = request.app[HUB]
+    body = await read_json_object(request)
+    kind, value = body.get("kind"), body.get("value")
+    if not isinstance(kind, str) or not isinstance(value, str) or not value.strip():
+        raise InputError("send {'kind': 'email'|'phone', 'value': ...}", fields={"value": "required"})
+    async with hub.sessions() as session, session.begin():
+        customer = await queries.get_customer(session, int(request.match_info["id"]))
+        point = await do_add_contact_point(session, customer, kind, value, hub.settings.identity, principal.actor)
+    return web.json_response(contact_point_json(point), status=201)
+
+
+async def handle_merge(request: web.Request) -> web.Response:
+    """Body {"from_customer_id": N}: N's history moves to this customer."""
+    principal = await require(request, "supervisor")
+    body = await read_json_object(request)
+    from_id = body.get("from_customer_id")
+    if isinstance(from_id, bool) or not isinstance(from_id, int) or from_id < 1:
+        raise InputError("from_customer_id must be a customer id", fields={"from_customer_id": "must be a whole number"})
+    hub = request.app[HUB]
+    async with hub.sessions() as session, session.begin():
+        record = await do_merge(session, int(request.match_info["id"]), from_id, principal.actor)
+    return web.json_response(merge_record_json(record), status=201)
+
+
+async def handle_unmerge(request: web.Request) -> web.Response:
+    principal = await require(request, "supervisor")
+    async with request.app[HUB].sessions() as session, session.begin():
+        record = await do_unmerge(session, int(request.match_info["id"]), principal.actor)
+    return web.json_response(merge_record_json(record))
+
+
+async def handle_merge_record(request: web.Request) -> web.Response:
+    await require(request, "agent")
+    async with request.app[HUB].sessions() as session:
+        record = await session.get(MergeRecord, int(request.match_info["id"]))
+    if record is None:
+        raise NotFoundError(f"no merge {request.match_info['id']}")
+    return web.json_response(merge_record_json(record))
+
+
+async def handle_suggestion_list(request: web.Request) -> web.Response:
+    """Open suggestions between two records that both still exist unmerged."""
+    await require(request, "agent")
+    limit, after = _page(request)
+    a, b = aliased(Customer), aliased(Customer)
+    query = (
+        select(MergeSuggestion, a, b)
+        .join(a, a.id == MergeSuggestion.customer_a_id)
+        .join(b, b.id == MergeSuggestion.customer_b_id)
+        .where(
+            MergeSuggestion.status == "open",
+            MergeSuggestion.id > after,
+            a.merged_into_id.is_(None),
+            b.merged_into_id.is_(None),
+        )
+    )
+    if customer_id := request.query.get("customer_id"):
+        wanted = _int(customer_id, "customer_id")
+        query = query.where((MergeSuggestion.customer_a_id == wanted) | (MergeSuggestion.customer_b_id == wanted))
+    async with request.app[HUB].sessions() as session:
+        rows = list(await session.execute(query.order_by(MergeSuggestion.id).limit(limit)))
+        ids = {c.id for _, ca, cb in rows for c in (ca, cb)}
+        points: dict[int, list[ContactPoint]] = {i: [] for i in ids}
+        if ids:
+            for point in await session.scalars(
+                select(ContactPoint).where(ContactPoint.customer_id.in_(ids)).order_by(ContactPoint.id)
+            ):
+                points[point.customer_id].append(point)
+    items = [
+        suggestion_json(s, customer_json(ca, points[ca.id]), customer_json(cb, points[cb.id])) for s, ca, cb in rows
+    ]
+    return _list_response(request, items, limit)
+
+
+async def handle_suggestion_dismiss(request: web.Request) -> web.Response:
+    principal = await require(request, "agent")
+    async with request.app[HUB].sessions() as session, session.begin():
+        suggestion = await do_dismiss_suggestion(session, int(request.match_info["id"]), principal.actor)
+    return web.json_response(suggestion_json(suggestion))
