@@ -394,7 +394,13 @@ class Setup:
             smtp_port = free_port()
             sections = {
                 "web": {"rate_limit_per_minute": 10_000_000},
-                "twilio": {"auth_token": TWILIO_TOKEN, "account_sid": ACCOUNT_SID, "phone_number": OUR_NUMBER},
+                # Loopback only: outbound SMS go to a port where nothing listens (retried, never sent).
+                "twilio": {
+                    "auth_token": TWILIO_TOKEN,
+                    "account_sid": ACCOUNT_SID,
+                    "phone_number": OUR_NUMBER,
+                    "api_base_url": "http://127.0.0.1:9",
+                },
                 "email": {"smtp_port": smtp_port, "relay_port": self.sink.port},
                 "database": {"pool_size": 10},
             }

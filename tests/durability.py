@@ -1,16 +1,15 @@
 """Shared pieces of the durability tests (crash, duplicates, database faults, fuzz).
 
 The heart is the table of *deliverers*: one small async function per way a
-contact reaches the hub over the wire (JSON intake, the web form, and, once
-those channels are merged, Twilio SMS and SMTP). Each prepares one contact
+contact reaches the hub over the wire (JSON intake, the web form, Twilio SMS
+webhooks and SMTP). Each prepares one contact
 for a key the test chose and returns a `send()` that delivers it, the very
 same way each time it is called (a provider's retry), and says whether the
 hub acknowledged it the way that provider understands (2xx, SMTP 250). `stored_keys` reads back
 from the database which keys became interactions, so a test can compare
 "acknowledged" with "stored exactly once" for every channel in one place.
 
-Adding a channel is one line in `DELIVERERS` (`prepare_sms` is written
-against the DESIGN.md contract and waits there for the Twilio channel).
+Adding a channel is one line in `DELIVERERS`.
 """
 
 from __future__ import annotations
@@ -47,8 +46,14 @@ def hub_settings(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
         # Every test client comes from 127.0.0.1; the per-address limit is for the public.
         "web": {"rate_limit_per_minute": 1_000_000},
         "outbox": {"poll_seconds": 0.5},
-        # Used once the Twilio and email channels are merged: signatures and the SMTP receiver.
-        "twilio": {"auth_token": TWILIO_TOKEN, "account_sid": TWILIO_ACCOUNT, "phone_number": OUR_NUMBER},
+        # Twilio signatures and the SMTP receiver.
+        # Outbound SMS must not leave loopback: nothing listens on port 9 (discard), so sends are retried.
+        "twilio": {
+            "auth_token": TWILIO_TOKEN,
+            "account_sid": TWILIO_ACCOUNT,
+            "phone_number": OUR_NUMBER,
+            "api_base_url": "http://127.0.0.1:9",
+        },
         "email": {"smtp_port": free_port()},
     }
     for name, values in sections.items():
@@ -223,13 +228,12 @@ async def prepare_smtp(target: Target, key: str) -> Prepared:
     return Prepared(key, send)
 
 
-# channel -> how to prepare one contact delivered over the wire. When the
-# Twilio channel is merged, add its line:
-#   "sms": prepare_sms,
+# channel -> how to prepare one contact delivered over the wire.
 DELIVERERS: dict[str, Deliverer] = {
     "api": prepare_json,
     "web": prepare_form,
     "email": prepare_smtp,
+    "sms": prepare_sms,
 }
 
 # Answers that tell a provider to try again later (HTTP 503, SMTP 421/451),
