@@ -430,7 +430,11 @@ class Setup:
     async def stop(self) -> None:
         for hub in self.hubs:
             if hub.process and hub.process.returncode is None:
-                await hub.stop()
+                try:
+                    await hub.stop(timeout=20)
+                except TimeoutError:
+                    print(f"   hub on {hub.url} did not stop within 20 s of SIGTERM; killed")
+                    await hub.kill()
         if self.sink:
             self.sink.controller.stop()
         if self.pg_name:
