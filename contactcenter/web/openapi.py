@@ -6,9 +6,9 @@ description people read should say what each answer means. Integrators
 generate clients from it; the fuzz test (tests/test_fuzz_api.py) drives every
 operation it names against a real hub and checks the answers against it, and
 tests/test_openapi.py checks that every `/api/` route the app serves is here.
-The served document lists only the operations whose routes the app serves, so
-the contract's routes built on other branches (`_CONTRACT_PATHS`) appear as
-soon as they are merged; tighten their loose descriptions then.
+The served document lists only the operations whose routes the app serves;
+the identity and routing operations (`_CONTRACT_PATHS`) are described loosely
+so far, and deserve exact response schemas from their owners.
 """
 
 from __future__ import annotations
@@ -254,6 +254,26 @@ def _page_of(item: str) -> dict[str, Any]:
     }
 
 
+def _contract_operation(operation_id: str, summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An operation another room owns, described loosely (any JSON object on
+    success, the contract's error shape otherwise) until its handler's answers
+    are written down here exactly."""
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "responses": {
+            "2XX": _json({"type": "object"}, "done"),
+            "4XX": _error("refused; the message says why"),
+            "503": _error("the database is unavailable for a moment; try again (see Retry-After)"),
+        },
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
+    return operation
+
+
+_ID_PARAMETER = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+
 _PATHS: dict[str, Any] = {
     "/healthz": {
         "get": {
@@ -311,6 +331,10 @@ _PATHS: dict[str, Any] = {
         }
     },
     "/api/v1/customers/{id}": {
+        "patch": {
+            **_contract_operation("updateCustomer", "Change a customer's details", {"type": "object"}),
+            "parameters": [{"name": "id", "in": "path", "required": True, "schema": _ID}],
+        },
         "get": {
             "operationId": "getCustomer",
             "summary": "One customer with its contact points",
@@ -404,28 +428,8 @@ _PATHS: dict[str, Any] = {
 }
 
 
-def _contract_operation(operation_id: str, summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-    """An operation of DESIGN.md §5 built on another branch: described loosely
-    (any JSON object on success, the contract's error shape otherwise) until
-    its handler's answers are written down here exactly."""
-    operation: dict[str, Any] = {
-        "operationId": operation_id,
-        "summary": summary,
-        "responses": {
-            "2XX": _json({"type": "object"}, "done"),
-            "4XX": _error("refused; the message says why"),
-            "503": _error("the database is unavailable for a moment; try again (see Retry-After)"),
-        },
-    }
-    if body is not None:
-        operation["requestBody"] = {"required": True, "content": {JSON: {"schema": body}}}
-    return operation
-
-
-_ID_PARAMETER = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
-
-# Described now, served once the branches that build them are merged; the
-# document lists an operation only when the hub serves its route.
+# Operations other rooms own (identity, routing), described loosely; the
+# served document lists an operation only when the hub serves its route.
 _CONTRACT_PATHS: dict[str, Any] = {
     "/api/v1/customers/{id}/merge": {
         "parameters": _ID_PARAMETER,
@@ -436,6 +440,19 @@ _CONTRACT_PATHS: dict[str, Any] = {
         ),
     },
     "/api/v1/merge-suggestions": {"get": _contract_operation("listMergeSuggestions", "Open merge suggestions")},
+    "/api/v1/merge-suggestions/{id}/dismiss": {
+        "parameters": _ID_PARAMETER,
+        "post": _contract_operation("dismissMergeSuggestion", "Dismiss a merge suggestion"),
+    },
+    "/api/v1/merges/{id}": {"parameters": _ID_PARAMETER, "get": _contract_operation("getMerge", "One merge record")},
+    "/api/v1/merges/{id}/undo": {
+        "parameters": _ID_PARAMETER,
+        "post": _contract_operation("undoMerge", "Undo a merge"),
+    },
+    "/api/v1/customers/{id}/contact-points": {
+        "parameters": _ID_PARAMETER,
+        "post": _contract_operation("addContactPoint", "Add an email address or phone number to a customer", {"type": "object"}),
+    },
     "/api/v1/queues": {"get": _contract_operation("listQueues", "Queues with waiting counts, oldest wait, SLA at risk")},
     "/api/v1/agents": {"get": _contract_operation("listAgents", "Agents with presence and load")},
     "/api/v1/agents/{id}/presence": {
