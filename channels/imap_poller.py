@@ -112,9 +112,12 @@ class ImapPoller:
             batch = uids[start : start + FETCH_BATCH]
             for uid, raw in await self._fetch(client, batch):
                 await self.accept(raw, self.mailbox)
+                # Flag (or move) before saving the position: a stop in between
+                # then offers the message again (the dedupe step drops it) rather
+                # than leaving it accepted but never flagged.
+                await self._after(client, uid)
                 position = Position(position.uidvalidity, uid)
                 await save_position(self.hub, self.key, position)
-                await self._after(client, uid)
         if uids:
             log.info("imap %s: took %d messages", self.mailbox.name, len(uids))
         return position
