@@ -3,10 +3,7 @@ whose SMTP receiver listens on a free loopback port."""
 
 from __future__ import annotations
 
-import asyncio
 import email
-import time
-from collections.abc import Awaitable, Callable
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -16,6 +13,7 @@ from aiosmtpd.controller import Controller
 
 from contactcenter.hub import Hub
 from contactcenter.outbox import OutboxWorker
+from tests.polling import eventually
 from tests.hubprocess import free_port
 
 SUPPORT = "support@example.com"
@@ -46,16 +44,6 @@ class Relay:
             self.controller = None
 
 
-async def until(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll with a deadline (no fixed sleeps)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def deliver_until(hub: Hub, relay: Relay, count: int, timeout: float = 10.0) -> None:
     """Run outbox rounds until the relay holds `count` messages."""
     worker = OutboxWorker(hub)
@@ -64,7 +52,7 @@ async def deliver_until(hub: Hub, relay: Relay, count: int, timeout: float = 10.
         await worker.deliver_due()
         return len(relay.messages) >= count
 
-    await until(delivered, timeout, f"{count} messages at the relay")
+    await eventually(delivered, timeout, f"{count} messages at the relay")
 
 
 def make_mail(

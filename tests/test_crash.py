@@ -26,7 +26,6 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -168,10 +167,6 @@ async def test_queued_acknowledgements_are_sent_after_kill_9(tmp_path: Path, dat
         # Kill the hub while its outbox is busy, then let a new one finish the work.
         deadline = asyncio.get_running_loop().time() + 30
         while sum(sink.received.values()) < contacts // 3 and asyncio.get_running_loop().time() < deadline:
-            async with engine.connect() as connection:
-                errors = list(await connection.scalars(select(OutboxMessage.last_error).where(OutboxMessage.last_error != "")))
-            if any("no email channel" in e for e in errors):
-                pytest.skip("no email channel on this branch yet: outbound delivery cannot be observed")
             await asyncio.sleep(0.05)
         await hub.kill()
         await hub.start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 
 from contactcenter.events import Event, EventBus, PostgresEventBridge
 from contactcenter.hub import Hub

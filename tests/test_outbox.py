@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -11,21 +9,11 @@ from sqlalchemy import select, update
 
 from contactcenter.db.models import Interaction, OutboxMessage, utcnow
 from contactcenter.outbox import OutboxWorker, backoff
-from contactcenter.pipeline.run import ingest
 from contactcenter.web.auth import create_api_token
-from tests.factories import ALICE_PHONE, make_inbound, settings_with
+from tests.factories import ALICE_PHONE, settings_with
 from tests.hubprocess import HubProcess
+from tests.polling import eventually
 from tests.sink_channel import Sink, SinkChannel
-
-
-async def wait_for(predicate, timeout: float = 15.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await predicate()
-        if result:
-            return result
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def queue_reply(client, auth, text: str = "We are on it.") -> dict:
@@ -129,7 +117,7 @@ async def test_messages_queued_before_kill_9_are_sent_once_after_restart(aiohttp
                 reply = await http.post(f"/api/v1/tickets/{created['ticket_id']}/replies", json={"text": f"reply {i}"}, headers=auth)
                 assert reply.status == 201
             # Every message has been tried (and refused) at least once: they are queued, not lost.
-            await wait_for(lambda: _true(len({a["text"] for a in sink.attempts}) == 5), what="first attempts")
+            await eventually(lambda: len({a["text"] for a in sink.attempts}) == 5, what="first attempts")
             await hub_process.kill()
 
             sink.failing = False
@@ -140,11 +128,8 @@ async def test_messages_queued_before_kill_9_are_sent_once_after_restart(aiohttp
                     statuses = list(await session.scalars(select(OutboxMessage.status)))
                 return statuses == ["sent"] * 5
 
-            await wait_for(all_sent, what="all five sent after restart")
+            await eventually(all_sent, what="all five sent after restart")
             assert Counter(a["text"] for a in sink.delivered) == Counter(f"reply {i}" for i in range(5))
     finally:
         await observer.close()
 
-
-async def _true(value: bool) -> bool:
-    return value

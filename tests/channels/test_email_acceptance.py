@@ -23,7 +23,8 @@ from contactcenter.web.auth import create_api_token
 from tests.factories import settings_with
 from tests.hubprocess import HubProcess, free_port
 from tests.imap_server import PASSWORD, USER, Dovecot, require_dovecot
-from tests.mail import SUPPORT, Relay, deliver_until, make_mail, send_mail, until
+from tests.mail import SUPPORT, Relay, deliver_until, make_mail, send_mail
+from tests.polling import eventually
 
 
 @dataclass
@@ -317,9 +318,9 @@ async def test_imap_mailbox_feeds_the_same_parser_and_threading(aiohttp_client, 
         async def has(count: int) -> bool:
             return len(await interactions()) >= count
 
-        await until(lambda: has(1), timeout=60, what="the first mail")
+        await eventually(lambda: has(1), timeout=60, what="the first mail")
         server.deliver(reply.as_bytes())
-        await until(lambda: has(2), timeout=60, what="the reply")
+        await eventually(lambda: has(2), timeout=60, what="the reply")
         rows = await interactions()
         assert [(r.ticket_id, r.subject, r.text) for r in rows] == [
             (1, "Über IMAP", "Grüße aus dem Postfach"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import aioimaplib
@@ -16,6 +15,7 @@ from channels.imap_poller import ImapPoller
 from channels.imap_wiring import imap_accept
 from contactcenter.db.models import Interaction
 from contactcenter.settings import ImapMailbox
+from tests.polling import eventually
 from tests.imap_server import PASSWORD, USER, Dovecot, make_mail, require_dovecot
 
 
@@ -47,18 +47,8 @@ async def interactions(hub) -> int:
         return await session.scalar(select(func.count()).select_from(Interaction))
 
 
-async def wait_until(predicate, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
-
-
 async def _seen(server: Dovecot, count: int) -> bool:
     """Whether `count` messages carry the \\Seen flag the poller sets after accepting them."""
-    await asyncio.sleep(0.2)  # each look is a whole IMAP session: look less often
     client = aioimaplib.IMAP4("127.0.0.1", server.port)
     await client.wait_hello_from_server()
     await client.login(USER, PASSWORD)
@@ -74,17 +64,17 @@ async def test_200_messages_are_ingested_once_across_a_restart(hub, dovecot):
     accept = simple_accept(hub)
 
     first = asyncio.create_task(ImapPoller(hub, mailbox_for(dovecot), accept).run())
-    await wait_until(lambda: _at_least(hub, 80))
+    await eventually(lambda: _at_least(hub, 80), timeout=120)
     first.cancel()  # the hub stops in the middle of the mailbox
     await asyncio.gather(first, return_exceptions=True)
     stopped_at = await interactions(hub)
     assert 80 <= stopped_at < 200
 
     second = asyncio.create_task(ImapPoller(hub, mailbox_for(dovecot), accept).run())
-    await wait_until(lambda: _at_least(hub, 200))
+    await eventually(lambda: _at_least(hub, 200), timeout=120)
     # New mail arriving while the poller waits (IDLE) is picked up too.
     dovecot.deliver(make_mail(200))
-    await wait_until(lambda: _seen(dovecot, 201))
+    await eventually(lambda: _seen(dovecot, 201), timeout=120, interval=0.2)  # each look is an IMAP session
     second.cancel()
     await asyncio.gather(second, return_exceptions=True)
 
@@ -98,7 +88,7 @@ async def test_moving_processed_mail_empties_the_inbox(hub, dovecot):
     for i in range(3):
         dovecot.deliver(make_mail(i))
     poller = asyncio.create_task(ImapPoller(hub, mailbox_for(dovecot, after="move"), simple_accept(hub)).run())
-    await wait_until(lambda: _folder_holds(dovecot, "Processed", 3))
+    await eventually(lambda: _folder_holds(dovecot, "Processed", 3), timeout=120, interval=0.2)
     poller.cancel()
     await asyncio.gather(poller, return_exceptions=True)
     assert await _folder_holds(dovecot, "INBOX", 0)
@@ -117,7 +107,7 @@ async def _folder_holds(server: Dovecot, folder: str, count: int) -> bool:
 async def test_wrong_password_is_retried_not_fatal(hub, dovecot, caplog):
     poller = ImapPoller(hub, mailbox_for(dovecot, password="wrong"), simple_accept(hub))
     task = asyncio.create_task(poller.run())
-    await wait_until(lambda: _true("login as" in caplog.text), timeout=20)
+    await eventually(lambda: "login as" in caplog.text, timeout=20)
     assert not task.done()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -127,6 +117,3 @@ async def test_wrong_password_is_retried_not_fatal(hub, dovecot, caplog):
 async def _at_least(hub, n: int) -> bool:
     return await interactions(hub) >= n
 
-
-async def _true(value: bool) -> bool:
-    return value

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 
 import aiohttp
 import pytest
 
 from contactcenter.app import create_app
+from tests.polling import eventually
 from tests.factories import settings_with
 from tests.hubprocess import HubProcess
 from tests.twilio_standin import HUB_NUMBER, params, post_signed, sign, standin, twilio_settings  # noqa: F401
@@ -21,27 +20,19 @@ def settings(settings, standin):
     return settings_with(twilio_settings(settings, standin.url), tickets={"auto_acknowledge": True})
 
 
-async def wait_for(predicate, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 async def test_sms_conversation(aiohttp_client, hub, auth, standin):
     client = await aiohttp_client(create_app(hub.settings, hub))  # with the outbox worker
 
     first = await post_signed(client, "/webhooks/twilio/sms", params("sms_inbound_basic"))
     assert first.status == 200 and "<Message>" not in await first.text()
-    await wait_for(lambda: len(standin.accepted) == 1)
+    await eventually(lambda: len(standin.accepted) == 1, timeout=30)
     ack = standin.accepted[0]
     assert (ack["To"], ack["From"]) == (DANA, HUB_NUMBER) and "CC-000001" in ack["Body"]
 
     reply = await client.post("/api/v1/tickets/CC-000001/replies", json={"text": "It ships today."}, headers=auth)
     assert reply.status == 201
     reply_id = (await reply.json())["id"]
-    await wait_for(lambda: len(standin.accepted) == 2)
+    await eventually(lambda: len(standin.accepted) == 2, timeout=30)
     sid = standin.accepted[1]["Sid"]
     delivered = params("message_status_delivered", MessageSid=sid, SmsSid=sid)
     assert (await post_signed(client, f"/webhooks/twilio/sms/status?interaction={reply_id}", delivered)).status == 204
@@ -74,7 +65,7 @@ async def test_a_real_hub_process_takes_signed_webhooks_and_warns_when_unsigned(
             assert response.status == 200
         async with session.post(url, data=body, headers={"X-Twilio-Signature": "bad"}) as response:
             assert response.status == 403
-        await wait_for(lambda: len(standin.accepted) == 1)  # the acknowledgement, sent by the process's outbox
+        await eventually(lambda: len(standin.accepted) == 1, timeout=30)  # the acknowledgement, sent by the process's outbox
         assert "validate_signatures is false" not in hub.log()
 
     unsigned = tmp_path / "unsigned"
