@@ -99,6 +99,16 @@ async def do_reply(
     return interaction, outbox, events
 
 
+async def do_answer(
+    session: AsyncSession, settings: Settings, ticket: Ticket, text: str, *, author_agent_id: int | None
+) -> tuple[Interaction, OutboxMessage, list[Event]]:
+    """A person's answer to the customer: sent like any reply, and the ticket then waits for the customer."""
+    interaction, outbox, events = await do_reply(session, settings, ticket, text, author_agent_id=author_agent_id)
+    if ticket.status in ("new", "open"):
+        ticket.status = "pending"
+    return interaction, outbox, events
+
+
 async def reply_target(session: AsyncSession, ticket: Ticket) -> tuple[str, str | None]:
     """Where an answer goes: the reply address of the ticket's latest inbound contact.
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
-from contactcenter.actions import TICKET_STATUSES, do_add_note, do_reply, do_set_status
+from contactcenter.actions import TICKET_STATUSES, do_add_note, do_answer, do_set_status
 from contactcenter.db import queries
 from contactcenter.db.inbox import ACTIVE_STATUSES, INBOX_LIMIT, inbox, ticket_view
 from contactcenter.db.models import format_reference, utcnow
@@ -112,10 +112,7 @@ async def handle_reply(request: web.Request) -> web.Response:
     try:
         async with hub.sessions() as session, session.begin():
             ticket = await queries.get_ticket(session, request.match_info["reference"])
-            _, _, events = await do_reply(session, hub.settings, ticket, text, author_agent_id=person.id)
-            # Same as the API: an answered ticket waits for the customer.
-            if ticket.status in ("new", "open"):
-                ticket.status = "pending"
+            _, _, events = await do_answer(session, hub.settings, ticket, text, author_agent_id=person.id)
     except ConflictError as exc:
         return await _ticket_page(request, person, status=409, reply_error=_reply_problem(exc), reply_text=text)
     hub.bus.publish_all(events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import false, func, or_, select
 
-from contactcenter.actions import do_reply
+from contactcenter.actions import do_answer
 from contactcenter.db import queries
 from contactcenter.db.models import ContactPoint, Customer, Interaction, Ticket
 from contactcenter.errors import InputError
@@ -137,11 +137,9 @@ async def handle_ticket_reply(request: web.Request) -> web.Response:
         raise InputError(f"the reply is longer than {hub.settings.web.max_message_chars} characters", fields={"text": "too long"})
     async with hub.sessions() as session, session.begin():
         ticket = await queries.get_ticket(session, request.match_info["id"])
-        interaction, outbox, events = await do_reply(
+        interaction, outbox, events = await do_answer(
             session, hub.settings, ticket, text.strip(), author_agent_id=principal.agent_id
         )
-        if ticket.status in ("new", "open"):
-            ticket.status = "pending"
     hub.bus.publish_all(events)
     return web.json_response(
         {**interaction_json(interaction), "outbox_id": outbox.id, "ticket_reference": ticket.reference}, status=201
