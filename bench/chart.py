@@ -27,7 +27,7 @@ def _nice_max(value: float) -> float:
 
 
 def write_chart(path: Path, runs: list[dict[str, Any]]) -> None:
-    points = [(run["label"], [(s["offered_per_second"], s["per_second"], s["p99_ms"] or 0.0) for s in run["sweep"]]) for run in runs]
+    points = [(run["label"], [(s["offered_per_second"], s.get("processed_per_second", s["per_second"]), s["p99_ms"] or 0.0) for s in run["sweep"]]) for run in runs]
     x_max = _nice_max(max((x for _, ps in points for x, _, _ in ps), default=1))
     y_max = _nice_max(max((max(x, y) for _, ps in points for x, y, _ in ps), default=1))
     l_max = _nice_max(max((lat for _, ps in points for _, _, lat in ps), default=1))

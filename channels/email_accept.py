@@ -18,8 +18,7 @@ from contactcenter.db.models import utcnow
 from contactcenter.hub import Hub
 from contactcenter.inbound import keep_raw
 from contactcenter.normalize import mask, normalize_email
-from contactcenter.pipeline.context import IngestResult
-from contactcenter.pipeline.run import ContactKeptForReplay, ingest
+from contactcenter.pipeline.run import ContactKeptForReplay, accept, ingest
 from contactcenter.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,21 +28,20 @@ MAX_REFERENCES_KEPT = 20
 
 async def accept_email(
     hub: Hub, raw: bytes, *, recipients: list[str], source: str, envelope_from: str | None = None
-) -> IngestResult | None:
-    """Record one raw message (RFC 5322 bytes) that reached one of our mailboxes.
+) -> None:
+    """Store one raw message (RFC 5322 bytes) that reached one of our mailboxes.
 
     `recipients` are the mailbox addresses it was delivered to (SMTP RCPT TO,
     or the IMAP mailbox's address); `source` names the path ("smtp",
     "imap:<mailbox>") for the record; `envelope_from` is the SMTP MAIL FROM
     when known (empty for bounces).
 
-    Returns only once the message is durably stored, one way or another:
-    - the IngestResult of the contact it became (a repeat of a known
-      Message-ID returns the first one's result, `duplicate=True`);
-    - None when it is stored but opened nothing: a bounce (it marks our
-      outbound message failed instead), or a message that failed to parse or
-      process (kept raw as an InboundRecord for a person and for replay; a
-      readable sender also gets a ticket that says so).
+    Returns once the message is durably stored, one way or another: as a
+    contact the pipeline processes right after (`pipeline.run.accept`; a
+    repeat of a known Message-ID then changes nothing); as a bounce (it marks
+    our outbound message failed instead); or, when it cannot be parsed, kept
+    raw as an InboundRecord for a person and for replay (a readable sender also
+    gets a ticket that says so).
     Raises contactcenter.errors.TemporaryError when it cannot be stored (the
     database is down): the caller must make the sender retry (SMTP 451, or
     leave the IMAP message unflagged).
@@ -55,16 +53,12 @@ async def accept_email(
     except Exception as exc:  # noqa: BLE001 - unreadable mail is kept, never lost
         log.exception("email %s: could not parse a message of %d bytes; keeping it raw", source, len(raw))
         await _keep_unreadable(hub, raw, recipients, source, envelope_from, repr(exc))
-        return None
+        return
     if parsed.bounce is not None:
         await _record_bounce(hub, parsed, raw, source)
-        return None
+        return
     contact = build_contact(parsed, settings, raw=raw, recipients=recipients, source=source, envelope_from=envelope_from)
-    try:
-        return await ingest(hub, contact, raw=raw)
-    except ContactKeptForReplay as kept:
-        log.warning("email %s %s: kept for replay as inbound record %s", source, contact.provider_id, kept.record_id)
-        return None
+    await accept(hub, contact, raw=raw)
 
 
 def build_contact(

@@ -23,8 +23,8 @@ from contactcenter.settings import ImapMailbox
 def imap_accept(hub: Hub) -> Accept:
     """The poller's hand-over: returns once stored; TemporaryError leaves the message unflagged."""
 
-    async def accept(raw: bytes, mailbox: ImapMailbox) -> object:
-        return await accept_email(hub, raw, recipients=[mailbox.address], source=f"imap:{mailbox.name}")
+    async def accept(raw: bytes, mailbox: ImapMailbox) -> None:
+        await accept_email(hub, raw, recipients=[mailbox.address], source=f"imap:{mailbox.name}")
 
     return accept
 

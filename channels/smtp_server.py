@@ -47,7 +47,7 @@ class MailboxHandler:
         raw = envelope.original_content or envelope.content or b""
         assert isinstance(raw, bytes)
         try:
-            result = await accept_email(
+            await accept_email(
                 self.hub, raw, recipients=list(envelope.rcpt_tos), source="smtp", envelope_from=envelope.mail_from or ""
             )
         except TemporaryError:
@@ -56,7 +56,7 @@ class MailboxHandler:
         except Exception:  # noqa: BLE001 - nothing was stored, so the sender must keep it
             log.exception("smtp: unexpected failure; asked the sender to retry")
             return "451 4.3.0 Temporary failure, please try again later"
-        return f"250 2.0.0 OK {result.reference}" if result and result.reference else "250 2.0.0 OK"
+        return "250 2.0.0 OK"
 
 
 def setup_smtp_receiver(app: web.Application) -> None:

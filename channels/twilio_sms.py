@@ -39,7 +39,7 @@ from contactcenter.keys import HUB
 from contactcenter.normalize import mask
 from contactcenter.pipeline.consent import CONSENT_KEY
 from contactcenter.pipeline.context import IngestResult
-from contactcenter.pipeline.run import ContactKeptForReplay, ingest
+from contactcenter.pipeline.run import ContactKeptForReplay, accept, ingest
 from contactcenter.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -132,11 +132,18 @@ async def handle_sms(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     form = await read_signed_form(request)
     contact = parse_sms(form, hub.settings)
+    sender = mask(contact.identities[0].value) if contact.identities else "?"
+    if not after_hours_reply_may_apply(hub.settings, contact):
+        # Nothing in the answer depends on processing: answer once the message
+        # is stored, and let the pipeline take it from there.
+        await accept(hub, contact, raw=await request.read())
+        log.info("sms %s from %s: accepted", contact.provider_id, sender)
+        return twiml_response(MessagingResponse())
     try:
         result = await ingest(hub, contact, raw=await request.read())
     except ContactKeptForReplay:
         return twiml_response(MessagingResponse())
-    log.info("sms %s from %s: interaction %s%s", contact.provider_id, mask(contact.identities[0].value) if contact.identities else "?", result.interaction_id, " (repeat)" if result.duplicate else "")
+    log.info("sms %s from %s: interaction %s%s", contact.provider_id, sender, result.interaction_id, " (repeat)" if result.duplicate else "")
     answer = MessagingResponse()
     if text := await choose_sms_reply(hub, contact, result):
         answer.message(text)
@@ -224,6 +231,11 @@ def sms_keyword(body: str) -> str | None:
     return word if word in OPT_OUT_KEYWORDS | OPT_IN_KEYWORDS | HELP_KEYWORDS else None
 
 
+def after_hours_reply_may_apply(settings: Settings, contact: InboundContact) -> bool:
+    """Whether the answer may carry the after-hours text: the line is closed and one is configured."""
+    return bool(settings.twilio.sms_after_hours_reply) and not contact.is_automated and bool(contact.identities) and not line_is_open(settings, contact.received_at)
+
+
 async def choose_sms_reply(hub: Hub, contact: InboundContact, result: IngestResult) -> str:
     """The after-hours text for the TwiML answer, or "" for an empty <Response/>.
 
@@ -232,7 +244,7 @@ async def choose_sms_reply(hub: Hub, contact: InboundContact, result: IngestResu
     """
     settings = hub.settings
     text = settings.twilio.sms_after_hours_reply
-    if not text or contact.is_automated or not contact.identities or line_is_open(settings, contact.received_at):
+    if not after_hours_reply_may_apply(settings, contact):
         return ""
     if result.ticket_created and settings.tickets.auto_acknowledge:
         return ""

@@ -17,12 +17,14 @@ from contactcenter.events import PostgresEventBridge
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.outbox import OutboxWorker
+from contactcenter.pipeline.run import writer_of
 from contactcenter.settings import Settings
 from contactcenter.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.limits import body_deadline_middleware
+from contactcenter.web.metrics import setup_metrics
 from contactcenter.web.middlewares import error_middleware
 from contactcenter.web.workspace import setup_workspace
 
@@ -44,8 +46,10 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_api(app)
     setup_customer_api(app)
     setup_routing(app)
+    setup_metrics(app)
     setup_workspace(app)
     if workers:
+        app.cleanup_ctx.append(_unprocessed_contacts)
         app.cleanup_ctx.append(_outbox_worker)
         app.cleanup_ctx.append(_routing_workers)
         if hub.engine.dialect.name == "postgresql":
@@ -61,6 +65,13 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await upgrade(hub.engine)
     yield
     await hub.close()
+
+
+async def _unprocessed_contacts(app: web.Application) -> AsyncIterator[None]:
+    """Contacts accepted before the last stop but not yet processed go first."""
+    if count := await writer_of(app[HUB]).recover():
+        log.info("ingest: %d accepted contacts left from before, processing them now", count)
+    yield
 
 
 async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:

@@ -19,6 +19,7 @@ from contactcenter.settings import Settings
 
 if TYPE_CHECKING:
     from channels.base import Channel
+    from contactcenter.pipeline.run import IngestWriter
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Hub:
     bus: EventBus = field(default_factory=EventBus)
     channels: dict[str, Channel] = field(default_factory=dict)  # kind -> adapter that can send
     secret_key: str = ""
+    ingest_writer: IngestWriter | None = None  # started by the first contact (pipeline.run.ingest)
 
     @classmethod
     def create(cls, settings: Settings, database_url: str | None = None) -> Hub:
@@ -38,6 +40,8 @@ class Hub:
         )
 
     async def close(self) -> None:
+        if self.ingest_writer is not None:
+            await self.ingest_writer.close()
         await self.engine.dispose()
 
 

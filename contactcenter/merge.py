@@ -19,7 +19,16 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
-from contactcenter.db.models import ContactPoint, Customer, Interaction, MergeRecord, MergeSuggestion, Ticket, utcnow
+from contactcenter.db.models import (
+    ContactPoint,
+    Customer,
+    Interaction,
+    MergeRecord,
+    MergeSuggestion,
+    Ticket,
+    utcnow,
+)
+from contactcenter.db.queries import MAX_ID
 from contactcenter.errors import ConflictError, InputError, NotFoundError
 from contactcenter.normalize import name_key
 
@@ -197,7 +206,7 @@ async def _lock_customers(session: AsyncSession, ids: list[int]) -> dict[int, Cu
     """Both rows, locked in id order (no deadlock with a concurrent merge of the pair)."""
     rows = await session.scalars(
         select(Customer)
-        .where(Customer.id.in_(ids))
+        .where(Customer.id.in_([i for i in ids if 0 < i <= MAX_ID]))  # PostgreSQL refuses larger numbers
         .order_by(Customer.id)
         .with_for_update()
         .execution_options(populate_existing=True)

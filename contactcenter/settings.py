@@ -36,6 +36,13 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class IngestSettings:
+    batch_size: int
+    writers: int
+    max_backlog: int
+
+
+@dataclass(frozen=True, slots=True)
 class HttpSettings:
     host: str
     port: int
@@ -238,6 +245,7 @@ class WorkspaceSettings:
 @dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
+    ingest: IngestSettings
     http: HttpSettings
     web: WebSettings
     tickets: TicketSettings
@@ -408,6 +416,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[workspace] login_window_minutes must be more than 0")
     if settings.workspace.board_refresh_seconds < 1:
         raise ConfigError("[workspace] board_refresh_seconds must be at least 1")
+    if settings.ingest.batch_size < 1 or settings.ingest.writers < 1:
+        raise ConfigError("[ingest] batch_size and writers must be at least 1")
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
     names = [m.name for m in settings.imap.mailboxes]

@@ -23,3 +23,14 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(interval)
+
+
+async def processed(hub: Any, timeout: float = 15.0) -> None:
+    """Wait until the hub has processed every contact it accepted.
+
+    SMS webhooks and the SMTP receiver answer once a contact is stored, before
+    the pipeline has run; a test that then reads the database waits here.
+    """
+    writer = hub.ingest_writer
+    if writer is not None:
+        await asyncio.wait_for(writer.idle.wait(), timeout)

@@ -56,7 +56,8 @@ def routing_settings(tmp_path: Path, extra: str = "") -> Settings:
     """Settings from a real TOML file, so the start-up checks run on it."""
     path = tmp_path / "routing.toml"
     path.write_text(ROUTING_TOML + extra)
-    return load_settings(path, environ={})
+    # Any free port for the SMTP receiver: test runs may go on side by side.
+    return load_settings(path, environ={"CONTACTCENTER_EMAIL_SMTP_PORT": "0"})
 
 
 async def make_agent(

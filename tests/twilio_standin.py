@@ -31,8 +31,10 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from contactcenter.db.models import utcnow
+from contactcenter.keys import HUB
 from contactcenter.settings import CalendarSettings, Settings
 from tests.factories import settings_with
+from tests.polling import processed
 
 # The fake account of the reference payloads (shared/reference/twilio_webhooks.md).
 ACCOUNT_SID = "ACe268443e43d93dab7ebef303bbe9642f"
@@ -204,9 +206,12 @@ def sign(url: str, params: dict[str, str] | list[tuple[str, str]], token: str = 
 
 
 async def post_signed(client, path: str, params: dict[str, str], *, url: str | None = None, token: str = AUTH_TOKEN, headers: dict[str, str] | None = None):
-    """POST a webhook as Twilio would: form-encoded, signed for PUBLIC_URL + path."""
+    """POST a webhook as Twilio would (form-encoded, signed for PUBLIC_URL + path); return once processed."""
     signature = sign(url or PUBLIC_URL + path, params, token)
-    return await client.post(path, data=params, headers={"X-Twilio-Signature": signature, **(headers or {})})
+    response = await client.post(path, data=params, headers={"X-Twilio-Signature": signature, **(headers or {})})
+    # SMS is answered once stored; what a test looks at next is the processed message.
+    await processed(client.server.app[HUB])
+    return response
 
 
 def fixture(name: str) -> dict[str, Any]:

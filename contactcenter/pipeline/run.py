@@ -1,14 +1,41 @@
-"""Running the ingest pipeline for one contact, in one transaction.
+"""Running the ingest pipeline: contacts written in batches, one transaction each.
 
-The caller (a channel) answers its provider with success only after `ingest`
-returns: by then the contact is committed, or kept raw for replay.
+Two ways in, both ending in the same batches:
+- `ingest` hands a contact to the hub's `IngestWriter` and waits until it is
+  processed: for callers whose answer needs the outcome (the web form shows
+  the ticket reference, the JSON API returns ids, voice speaks to the caller).
+- `accept` returns as soon as the contact is stored raw (an InboundRecord
+  `pending`); the writer processes it right after, and deletes the record in
+  the same transaction (DESIGN.md §1, "accept, record, process"). For
+  providers that only need to know we have it: Twilio's SMS webhook and the
+  SMTP receiver answer in a few milliseconds, however long the queue.
+
+The writer takes what is waiting (up to `[ingest] batch_size`) and runs each
+contact through INGEST_STEPS in one transaction. When one of them fails, the
+batch is rolled back and each contact is written again alone, so only that one
+fails (savepoints would do it too, but cost two statements per contact).
+
+Why batches: beginning and committing a transaction, checking out a
+connection and setting up a session cost as much as a step does. Under light
+load a batch holds one contact; under a burst, contacts that would have queued
+for the database one by one share a commit. On SQLite one writer per process
+also means ingest never sleeps in SQLite's busy handler waiting for another of
+our own connections to release the file lock.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import InboundContact
 from contactcenter.db.engine import is_unavailable
@@ -21,8 +48,17 @@ from contactcenter.pipeline.context import IngestContext, IngestResult
 log = logging.getLogger(__name__)
 
 # A unique-constraint race (two deliveries of one message, two contacts from one
-# new address) is settled by running again: the loser then sees the winner's rows.
+# new address, in two processes) is settled by running again: the loser then
+# sees the winner's rows.
 MAX_RUNS = 3
+# A batch stops taking contacts after this long, so that accepted contacts
+# waiting to be stored (SMS, mail) never wait behind a long batch: on SQLite
+# both need the one write lock.
+BATCH_SECONDS = 0.02
+# Accepted contacts whose processing met a database outage are tried again after this long.
+RETRY_SECONDS = 1.0
+# On stopping, how long the writer may go on with what is queued.
+DRAIN_SECONDS = 5.0
 
 
 class ContactKeptForReplay(Exception):
@@ -38,38 +74,251 @@ class ContactKeptForReplay(Exception):
 
 
 async def ingest(hub: Hub, contact: InboundContact, *, raw: bytes | None = None) -> IngestResult:
-    """Record one contact.
+    """Record one contact and return where it went.
 
     Raises ContactKeptForReplay when processing failed but the contact is
     stored, and TemporaryError when it could not be stored at all (the
     provider must retry).
     """
-    error = ""
-    for attempt in range(1, MAX_RUNS + 1):
-        try:
-            return await _run_once(hub, contact)
-        except IntegrityError as exc:
-            log.info("%s %s: concurrent write, running again", contact.channel, contact.provider_id)
-            error = repr(exc)
-        except Exception as exc:  # noqa: BLE001 - kept for replay, never lost
-            if is_unavailable(exc):
-                raise TemporaryError("the database is unavailable") from exc
-            log.exception("%s %s: ingest failed; kept for replay", contact.channel, contact.provider_id)
-            error = repr(exc)
+    item = _Waiting(contact, raw, asyncio.get_running_loop().create_future())
+    writer_of(hub).process(item)
+    return await _outcome(item.future)
+
+
+async def accept(hub: Hub, contact: InboundContact, *, raw: bytes | None = None) -> None:
+    """Store the contact for processing right after; return once it is durable.
+
+    Raises TemporaryError when it cannot be stored (the database is down, or
+    `[ingest] max_backlog` contacts already wait): the provider must retry.
+    """
+    writer = writer_of(hub)
+    if writer.backlog() >= hub.settings.ingest.max_backlog:
+        raise TemporaryError("too many contacts are waiting to be processed")
+    item = _Waiting(contact, raw, asyncio.get_running_loop().create_future())
+    writer.store(item)
+    await _outcome(item.future)
+
+
+def writer_of(hub: Hub) -> IngestWriter:
+    writer = hub.ingest_writer
+    if writer is None or not writer.serves_running_loop():
+        writer = hub.ingest_writer = IngestWriter(hub)
+    return writer
+
+
+async def _outcome(future: asyncio.Future) -> Any:
+    # Shielded: a caller that stops waiting (a client hung up) does not take
+    # the contact out of a batch being written.
+    return await asyncio.shield(future)
+
+
+async def run_steps(hub: Hub, session: AsyncSession, contact: InboundContact) -> IngestContext:
+    """One contact through every step, in the caller's transaction."""
+    ctx = IngestContext(hub=hub, session=session, contact=contact, now=utcnow())
+    for step in INGEST_STEPS:
+        await step(ctx)
+        if ctx.finished:
             break
-    raise ContactKeptForReplay(await _keep_failed(hub, contact, raw, error))
+    return ctx
 
 
-async def _run_once(hub: Hub, contact: InboundContact) -> IngestResult:
-    async with hub.sessions() as session, session.begin():
-        ctx = IngestContext(hub=hub, session=session, contact=contact, now=utcnow())
-        for step in INGEST_STEPS:
-            await step(ctx)
-            if ctx.finished:
-                break
-        result = _result(ctx)
-    hub.bus.publish_all(ctx.events)
-    return result
+@dataclass(eq=False)
+class _Waiting:
+    contact: InboundContact
+    raw: bytes | None
+    # The caller waiting: for the IngestResult (ingest), or for the contact
+    # to be stored (accept). None once an accepted contact is stored.
+    future: asyncio.Future | None
+    record_id: int | None = None  # the `pending` InboundRecord of an accepted contact
+    runs: int = 0
+    alone: bool = False  # in a batch that failed: written in a transaction of its own
+
+    def settle(self, result: object = None, error: BaseException | None = None) -> None:
+        future, self.future = self.future, None
+        if future is None or future.done():  # nobody waits, or the caller gave up; the outcome stands
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+
+class IngestWriter:
+    """The tasks of one process that store and write contacts in batches."""
+
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self.loop = asyncio.get_running_loop()
+        self.storing: deque[_Waiting] = deque()  # accepted, not yet stored
+        self.waiting: deque[_Waiting] = deque()  # to be processed
+        self.wakeup = asyncio.Event()
+        self.writing = 0  # batches being written now
+        self.idle = asyncio.Event()  # set while nothing is queued or being written
+        self.idle.set()
+        # For /metrics: what this process wrote since it started.
+        self.processed: Counter[str] = Counter()  # contacts by channel
+        self.batches = 0
+        writers = 1 if hub.engine.dialect.name == "sqlite" else hub.settings.ingest.writers
+        self.tasks = [self.loop.create_task(self._run(), name=f"ingest-writer-{i}") for i in range(writers)]
+
+    def serves_running_loop(self) -> bool:
+        return self.loop is asyncio.get_running_loop() and not any(task.done() for task in self.tasks)
+
+    def backlog(self) -> int:
+        return len(self.storing) + len(self.waiting)
+
+    def process(self, item: _Waiting) -> None:
+        self.waiting.append(item)
+        self._wake()
+
+    def store(self, item: _Waiting) -> None:
+        self.storing.append(item)
+        self._wake()
+
+    def _wake(self) -> None:
+        self.idle.clear()
+        self.wakeup.set()
+
+    async def recover(self) -> int:
+        """Queue the accepted contacts a stopped process left unprocessed; -> how many.
+
+        With several processes on one PostgreSQL this may also take contacts
+        another process is about to write; the dedupe step makes the second
+        write a no-op.
+        """
+        async with self.hub.sessions() as session:
+            rows = await session.execute(
+                select(InboundRecord.id, InboundRecord.contact, InboundRecord.raw)
+                .where(InboundRecord.status == "pending", InboundRecord.contact.is_not(None))
+                .order_by(InboundRecord.id)
+            )
+            for record_id, contact, raw in rows:
+                self.process(_Waiting(InboundContact.from_json(contact), raw, None, record_id=record_id))
+        return len(self.waiting)
+
+    async def close(self) -> None:
+        """Finish what is queued (for a while), then stop; accepted contacts left over stay pending on disk."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), DRAIN_SECONDS)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for item in (*self.storing, *self.waiting):
+            item.settle(error=TemporaryError("the hub is stopping"))
+
+    async def _run(self) -> None:
+        size = self.hub.settings.ingest.batch_size
+        while True:
+            if self.storing:
+                batch, write = _take(self.storing, size), self._store
+            elif self.waiting:
+                batch, write = _take(self.waiting, size), self._write
+            else:
+                if not self.writing:
+                    self.idle.set()
+                self.wakeup.clear()
+                await self.wakeup.wait()
+                continue
+            self.writing += 1
+            try:
+                await write(batch)
+            except BaseException as exc:
+                # Stopping mid-batch, or a bug: the transaction rolled back, and
+                # the callers must make their providers send these contacts again.
+                for item in batch:
+                    item.settle(error=TemporaryError("the contact could not be written"))
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                log.exception("ingest writer: unexpected error")
+            finally:
+                self.writing -= 1
+
+    async def _store(self, batch: list[_Waiting]) -> None:
+        try:
+            async with self.hub.sessions() as session, session.begin():
+                records = [
+                    InboundRecord(
+                        channel=item.contact.channel,
+                        provider_id=item.contact.provider_id,
+                        raw=item.raw,
+                        contact=item.contact.to_json(),
+                        status="pending",
+                    )
+                    for item in batch
+                ]
+                session.add_all(records)
+        except Exception as exc:  # noqa: BLE001 - nothing was stored; the providers retry
+            if not is_unavailable(exc):
+                log.exception("could not store %d accepted contacts", len(batch))
+            for item in batch:
+                item.settle(error=TemporaryError("the database is unavailable"))
+            return
+        for item, record in zip(batch, records):
+            item.record_id = record.id
+            item.settle()
+            self.waiting.append(item)
+
+    async def _write(self, batch: list[_Waiting]) -> None:
+        started = time.monotonic()
+        try:
+            async with self.hub.sessions() as session, session.begin():
+                contexts = []
+                for item in batch:
+                    contexts.append(await run_steps(self.hub, session, item.contact))
+                    if time.monotonic() - started > BATCH_SECONDS:
+                        break
+                written = batch[: len(contexts)]
+                if accepted := [item.record_id for item in written if item.record_id is not None]:
+                    await session.execute(delete(InboundRecord).where(InboundRecord.id.in_(accepted)))
+                results = [_result(ctx) for ctx in contexts]
+        except Exception as exc:  # noqa: BLE001 - nothing in the batch was stored
+            await self._failed(batch, exc)
+            return
+        self._again(batch[len(written) :])
+        self.batches += 1
+        for item, ctx, result in zip(written, contexts, results):
+            self.processed[item.contact.channel] += 1
+            self.hub.bus.publish_all(ctx.events)
+            item.settle(result)
+
+    async def _failed(self, batch: list[_Waiting], exc: Exception) -> None:
+        """The batch rolled back. Whatever the cause, every contact in it is settled or queued again."""
+        if is_unavailable(exc):
+            for item in batch:
+                item.settle(error=TemporaryError("the database is unavailable"))
+            # Accepted contacts are ours to write: they wait in memory (and on disk).
+            if accepted := [item for item in batch if item.record_id is not None]:
+                self.loop.call_later(RETRY_SECONDS, self._again, accepted)
+        elif len(batch) > 1:
+            # One contact failed them all: write each alone, so only it fails.
+            for item in batch:
+                item.alone = True
+            self._again(batch)
+        else:
+            item = batch[0]
+            item.runs += 1
+            if isinstance(exc, IntegrityError) and item.runs < MAX_RUNS:
+                log.info("%s %s: concurrent write, running again", item.contact.channel, item.contact.provider_id)
+                self._again(batch)
+                return
+            log.error("%s %s: ingest failed; kept for replay", item.contact.channel, item.contact.provider_id, exc_info=exc)
+            try:
+                item.settle(error=ContactKeptForReplay(await _keep_failed(self.hub, item, repr(exc))))
+            except TemporaryError as error:
+                item.settle(error=error)
+
+    def _again(self, items: list[_Waiting]) -> None:
+        if items:
+            self.waiting.extendleft(reversed(items))
+            self._wake()
+
+
+def _take(queue: deque[_Waiting], size: int) -> list[_Waiting]:
+    """The next batch: up to `size` contacts in arrival order, or one that must be written alone."""
+    batch = [queue.popleft()]
+    while queue and len(batch) < size and not batch[0].alone and not queue[0].alone:
+        batch.append(queue.popleft())
+    return batch
 
 
 def _result(ctx: IngestContext) -> IngestResult:
@@ -85,15 +334,20 @@ def _result(ctx: IngestContext) -> IngestResult:
     )
 
 
-async def _keep_failed(hub: Hub, contact: InboundContact, raw: bytes | None, error: str) -> int:
-    """Store the contact raw so a person can see it and replay it."""
+async def _keep_failed(hub: Hub, item: _Waiting, error: str) -> int:
+    """Keep the contact raw, `failed`, so a person can see it and replay it; -> the record's id."""
     try:
         async with hub.sessions() as session, session.begin():
+            if item.record_id is not None:  # accepted: its pending record becomes the failed one
+                await session.execute(
+                    update(InboundRecord).where(InboundRecord.id == item.record_id).values(status="failed", error=error[:4000])
+                )
+                return item.record_id
             record = InboundRecord(
-                channel=contact.channel,
-                provider_id=contact.provider_id,
-                raw=raw,
-                contact=contact.to_json(),
+                channel=item.contact.channel,
+                provider_id=item.contact.provider_id,
+                raw=item.raw,
+                contact=item.contact.to_json(),
                 status="failed",
                 error=error[:4000],
             )

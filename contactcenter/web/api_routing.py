@@ -85,7 +85,7 @@ async def handle_transfer(request: web.Request) -> web.Response:
         if not (mine or principal.has_role("supervisor")):
             raise ForbiddenError("agents transfer only the tickets assigned to them")
         queue = await _find_queue(session, queue_key) if queue_key is not None else None
-        agent = await session.get(Agent, agent_id) if agent_id is not None else None
+        agent = await session.get(Agent, agent_id) if agent_id is not None and 0 < agent_id <= queries.MAX_ID else None
         if agent_id is not None and agent is None:
             raise InputError(f"no agent {agent_id}", fields={"agent_id": "no such agent"})
         events = await do_transfer(session, ticket, queue=queue, agent=agent, actor=principal.actor)
@@ -95,8 +95,10 @@ async def handle_transfer(request: web.Request) -> web.Response:
 
 
 async def _find_queue(session: AsyncSession, key: str | int) -> Queue:
-    query = select(Queue).where(Queue.id == key if isinstance(key, int) else Queue.name == key)
-    queue = await session.scalar(query)
+    if isinstance(key, int):
+        queue = await session.get(Queue, key) if 0 < key <= queries.MAX_ID else None
+    else:
+        queue = await session.scalar(select(Queue).where(Queue.name == key))
     if queue is None:
         raise InputError(f"no queue {key!r}", fields={"queue": "no such queue"})
     return queue

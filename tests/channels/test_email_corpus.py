@@ -21,6 +21,7 @@ from contactcenter.db.models import Attachment, Interaction, Ticket
 from contactcenter.hub import Hub
 from tests.conftest import SHARED
 from tests.mail import SUPPORT, send_mail
+from tests.polling import processed
 
 CORPUS = SHARED / "corpus" / "mail"
 THRESHOLDS = {"sender": 0.95, "subject": 0.95, "body": 0.90, "attachments": 0.90}
@@ -82,6 +83,7 @@ async def test_corpus_through_the_smtp_receiver(aiohttp_client, hub: Hub, corpus
         answer = await send_mail(port, with_message_id(path.read_bytes(), message_id), sender="corpus@test.invalid", recipients=[SUPPORT])
         assert answer.startswith("OK") or " OK" in answer or answer.startswith("2.0.0"), (path.name, answer)
         sent[message_id] = (path, expected)
+    await processed(hub)
 
     async with hub.sessions() as session:
         interactions = {i.provider_id: i for i in await session.scalars(select(Interaction).where(Interaction.provider_id.in_(sent)))}

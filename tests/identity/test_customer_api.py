@@ -120,3 +120,14 @@ async def test_search_folds_plus_tags_like_matching_does(client, hub, auth):
     found = await (await client.get("/api/v1/customers?email=Dora%2Bshop@GMAIL.com", headers=auth)).json()
     assert [c["name"] for c in found["items"]] == ["Dora"]
     assert found["items"][0]["contact_points"][0]["value"] == "dora@gmail.com"
+
+
+async def test_ids_beyond_the_database_integer_range_name_nothing(client, hub, auth):
+    """Found by the API fuzz run: PostgreSQL refuses such numbers, which must not become a 500."""
+    customer = (await ingest(hub, make_inbound())).customer_id
+    huge = 2**40
+    merge = await client.post(f"/api/v1/customers/{customer}/merge", json={"from_customer_id": huge}, headers=auth)
+    assert merge.status == 404
+    for body in ({"agent_id": huge}, {"queue": huge}):
+        transfer = await client.post("/api/v1/tickets/CC-000001/transfer", json=body, headers=auth)
+        assert transfer.status == 400, body

@@ -1,0 +1,99 @@
+"""Contacts written in batches, and contacts accepted before they are processed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from contactcenter import pipeline
+from contactcenter.app import create_app
+from contactcenter.db.models import InboundRecord, Interaction, Ticket
+from contactcenter.errors import TemporaryError
+from contactcenter.pipeline import run
+from contactcenter.pipeline.log import log_interaction
+from contactcenter.pipeline.run import ContactKeptForReplay, accept, ingest, writer_of
+from contactcenter.web.auth import create_api_token
+from tests.factories import make_inbound, settings_with
+from tests.polling import processed
+
+
+async def interactions(hub) -> list[str]:
+    async with hub.sessions() as session:
+        return sorted(await session.scalars(select(Interaction.provider_id)))
+
+
+async def test_a_burst_shares_transactions_and_a_bad_contact_fails_alone(hub, monkeypatch):
+    async def log_unless_poisoned(ctx) -> None:
+        if ctx.contact.provider_id == "poison":
+            raise RuntimeError("a bug that only this contact meets")
+        await log_interaction(ctx)
+
+    steps = tuple(log_unless_poisoned if step is log_interaction else step for step in pipeline.INGEST_STEPS)
+    monkeypatch.setattr(run, "INGEST_STEPS", steps)
+    names = [f"c{i}" for i in range(6)] + ["poison"] + [f"d{i}" for i in range(6)]
+    contacts = [make_inbound(provider_id=name, email=f"{name}@example.com") for name in names]
+
+    outcomes = await asyncio.gather(*(ingest(hub, c) for c in contacts), return_exceptions=True)
+
+    failed = [name for name, outcome in zip(names, outcomes) if isinstance(outcome, ContactKeptForReplay)]
+    assert failed == ["poison"]
+    assert await interactions(hub) == sorted(set(names) - {"poison"})
+    assert writer_of(hub).batches < len(names)  # the burst shared transactions
+    async with hub.sessions() as session:
+        kept = list(await session.scalars(select(InboundRecord)))
+    assert [(r.provider_id, r.status) for r in kept] == [("poison", "failed")]
+
+
+async def test_an_accepted_contact_is_stored_then_processed_and_its_record_removed(hub):
+    await accept(hub, make_inbound(provider_id="SM1"), raw=b"Body=hi")
+    await processed(hub)
+    assert await interactions(hub) == ["SM1"]
+    async with hub.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(InboundRecord)) == 0
+
+
+async def test_contacts_accepted_before_a_crash_are_processed_at_start(aiohttp_client, hub):
+    # What `kill -9` between the provider's answer and the pipeline leaves behind.
+    contact = make_inbound(provider_id="SM-left", subject="Left behind")
+    async with hub.sessions() as session, session.begin():
+        session.add(InboundRecord(channel=contact.channel, provider_id="SM-left", contact=contact.to_json(), status="pending"))
+
+    await aiohttp_client(create_app(hub.settings, hub))  # serve, with its workers
+    await processed(hub)
+
+    async with hub.sessions() as session:
+        assert list(await session.scalars(select(Ticket.subject))) == ["Left behind"]
+        assert await session.scalar(select(func.count()).select_from(InboundRecord)) == 0
+
+
+async def test_a_full_backlog_makes_providers_retry(hub):
+    hub.settings = settings_with(hub.settings, ingest={"max_backlog": 2})
+    writer = writer_of(hub)
+    loop = asyncio.get_running_loop()
+    for provider_id in ("SM1", "SM2"):  # accepted, and the writer has not had a turn yet
+        writer.store(run._Waiting(make_inbound(provider_id=provider_id), None, loop.create_future()))
+
+    with pytest.raises(TemporaryError):
+        await accept(hub, make_inbound(provider_id="SM3"))
+
+    await processed(hub)
+    assert await interactions(hub) == ["SM1", "SM2"]
+
+
+async def test_metrics_need_an_admin_and_show_the_backlog(aiohttp_client, hub):
+    client = await aiohttp_client(create_app(hub.settings, hub, workers=False))
+    async with hub.sessions() as session, session.begin():
+        agent = await create_api_token(session, "agent", "agent")
+        admin = await create_api_token(session, "ops", "admin")
+    await ingest(hub, make_inbound())
+
+    assert (await client.get("/metrics")).status == 401
+    assert (await client.get("/metrics", headers={"Authorization": f"Bearer {agent}"})).status == 403
+    response = await client.get("/metrics", headers={"Authorization": f"Bearer {admin}"})
+    text = await response.text()
+    assert response.status == 200 and response.content_type == "text/plain"
+    assert "contactcenter_ingest_backlog 0" in text
+    assert 'contactcenter_ingest_processed_total{channel="api"} 1' in text
+    assert "contactcenter_tickets_unassigned 1" in text
