@@ -150,23 +150,26 @@ BLOCK_TAGS = {
     "p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
     "blockquote", "pre", "hr", "dd", "dt", "dl", "section", "article", "header", "footer", "address",
 }
-SKIPPED_TAGS = {"script", "style", "head", "title", "template", "noscript", "xml", "o:p"}
+# Elements whose content is not text a person wrote (`o:p`, `xml`: Word's markup).
+SKIPPED_TAGS = {"script", "style", "title", "template", "noscript", "xml", "o:p"}
+# What `_TextExtractor` reads; html5ever keeps no `head` in a body fragment.
+STRUCTURE_TAGS = BLOCK_TAGS | {"td", "th"}
 # `cid:` lets the agent view show inline images we keep with the message.
 URL_SCHEMES = set(nh3.ALLOWED_URL_SCHEMES) | {"cid"}
+WHITESPACE = re.compile(r"\s+")
 
 
 class _TextExtractor(HTMLParser):
+    """Walks markup already reduced to `STRUCTURE_TAGS`, without attributes."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.skipping = 0
         self.pre = 0
         self.quote_depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in SKIPPED_TAGS:
-            self.skipping += 1
-        elif tag == "pre":
+        if tag == "pre":
             self.pre += 1
         elif tag == "blockquote":
             self.quote_depth += 1
@@ -180,9 +183,7 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in SKIPPED_TAGS:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag == "pre":
+        if tag == "pre":
             self.pre = max(0, self.pre - 1)
         elif tag == "blockquote":
             self.quote_depth = max(0, self.quote_depth - 1)
@@ -190,9 +191,7 @@ class _TextExtractor(HTMLParser):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if self.skipping:
-            return
-        text = data if self.pre else re.sub(r"\s+", " ", data)
+        text = data if self.pre else WHITESPACE.sub(" ", data)
         if self.quote_depth and text.strip():
             # Quoted history keeps its mark, so it can be told from the new text.
             text = "\x00" * self.quote_depth + text
@@ -200,13 +199,19 @@ class _TextExtractor(HTMLParser):
 
 
 def html_to_text(markup: str) -> str:
-    """Readable plain text from an HTML body: blocks become lines, tags and scripts go."""
+    """Readable plain text from an HTML body: blocks become lines, tags and scripts go.
+
+    nh3 (html5ever, compiled) first drops every attribute, every tag but the
+    few that shape the text, and scripts and styles with their content: the
+    pure-Python html.parser then walks a small well-formed document instead of
+    the sender's markup, which took most of the CPU of an HTML mail.
+    """
     parser = _TextExtractor()
     try:
-        parser.feed(markup)
+        parser.feed(nh3.clean(markup, tags=STRUCTURE_TAGS, attributes={}, clean_content_tags=SKIPPED_TAGS))
         parser.close()
     except Exception:  # noqa: BLE001 - html.parser is lenient; a last resort for the rest
-        return re.sub(r"\s+", " ", html_lib.unescape(re.sub(r"<[^>]*>", " ", markup))).strip()
+        return WHITESPACE.sub(" ", html_lib.unescape(re.sub(r"<[^>]*>", " ", markup))).strip()
     text = "".join(parser.parts).replace("\xa0", " ")
     lines = [_quote_marks(line.strip()) for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
