@@ -13,9 +13,9 @@ from __future__ import annotations
 import binascii
 import dataclasses
 import email
-import functools
 import email.header
 import email.utils
+import functools
 import hashlib
 import mimetypes
 import re
