@@ -13,6 +13,7 @@ from __future__ import annotations
 import binascii
 import dataclasses
 import email
+import email.errors
 import email.header
 import email.utils
 import functools
@@ -248,7 +249,7 @@ def decode_header_value(raw: str) -> str:
     raw = re.sub(r"\?=\s+=\?", "?==?", raw)
     try:
         chunks = email.header.decode_header(raw)
-    except (ValueError, binascii.Error, AssertionError):
+    except (ValueError, email.errors.HeaderParseError, AssertionError):  # binascii.Error is a ValueError
         return raw.strip()
     parts: list[str] = []
     for chunk, charset in chunks:
@@ -430,7 +431,7 @@ class _Body:
             lines = text[match.end() : end].strip("\n").split("\n")
             try:
                 content = b"".join(_uudecode_line(line) for line in lines if line.strip())
-            except binascii.Error:
+            except ValueError:  # binascii.Error, or a non-ASCII character in the block
                 self.defects.append("broken uuencode block")
                 break
             name = match.group(1).strip()

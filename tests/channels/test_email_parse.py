@@ -97,6 +97,13 @@ def test_uuencoded_attachment_and_mbox_line() -> None:
     assert [(a.filename, a.content) for a in parsed.attachments] == [("r.csv", b"abcde")]
 
 
+def test_broken_encoded_word_and_uuencode_block_do_not_lose_the_message() -> None:
+    raw = "From: bob@example.org\nSubject: =?utf-8?B?SGVsbG8gd29yb?= x\n\nHi.\n\nbegin 644 r.csv\n%86)C\u00e99&4*\nend\n"
+    parsed = parse_email(raw.encode(), LIMITS)
+    assert parsed.subject == "=?utf-8?B?SGVsbG8gd29yb?= x"
+    assert parsed.attachments == [] and "broken uuencode block" in parsed.defects
+
+
 def test_automated_mail_is_recognised() -> None:
     base = "From: alice@example.com\nSubject: Hello\n"
     assert parse_email(_mail(base, "hi"), LIMITS).automated_reason == ""
