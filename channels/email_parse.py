@@ -1,11 +1,12 @@
 """Parsing one raw email into the values the hub keeps.
 
-Pure and synchronous (the SMTP receiver runs it in a worker thread): stdlib
-`email` reading headers raw (see `RAW_HEADERS`), hardened against what real mail does: mbox
-`From ` lines, undeclared or wrong charsets, broken RFC 2047 words, missing
-MIME boundaries, uuencoded attachments, HTML-only bodies, bounces and
-auto-replies. Whatever goes wrong in one header or part is recorded as a
-defect and the rest of the message is still read.
+Pure and synchronous (the SMTP receiver runs it in a worker thread, where it
+still holds the GIL: its CPU is CPU the event loop does not get). Stdlib
+`email` with headers read raw (`RAW_HEADERS`), hardened against what real
+mail does: mbox `From ` lines, undeclared or wrong charsets, broken RFC 2047
+words, missing MIME boundaries, uuencoded attachments, HTML-only bodies,
+bounces and auto-replies. Whatever goes wrong in one header or part is
+recorded as a defect and the rest of the message is still read.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ BOUNCE_SUBJECT = re.compile(
 UUENCODE_BEGIN = re.compile(r"^begin [0-7]{3,4} (\S.*)$", re.MULTILINE)
 # Every byte outside the base64 alphabet (RFC 2045 §6.8 says to ignore them), padding too.
 NOT_BASE64 = bytes(sorted(set(range(256)) - set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")))
+# How BytesParser hands over a header's raw 8-bit bytes: as surrogate escapes.
+RAW_8BIT = re.compile("[\udc80-\udcff]")
 LOOSE_ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 LOCAL_ADDRESS = re.compile(r"[^@\s<>\"]+@[\w.-]+")
 
@@ -243,7 +246,7 @@ def decode_header_value(raw: str) -> str:
     """RFC 2047 words with any (or a wrong) charset, and raw 8-bit bytes, to text."""
     raw = re.sub(r"\r?\n[ \t]", " ", raw)
     # 8-bit bytes arrive as surrogate escapes (RFC 6532 UTF-8, or a local charset).
-    if any("\udc80" <= ch <= "\udcff" for ch in raw):
+    if RAW_8BIT.search(raw):
         raw = decode_bytes(raw.encode("ascii", "surrogateescape"), "utf-8")
     # Encoded words split inside a multi-byte character only decode when joined.
     raw = re.sub(r"\?=\s+=\?", "?==?", raw)
@@ -529,7 +532,7 @@ def _raw_8bit_filename(part: Message) -> str:
     """A filename sent as raw 8-bit bytes in the header, in the part's or a guessed charset."""
     for header in ("content-disposition", "content-type"):
         raw = _raw_header(part, header) or ""
-        if not any("\udc80" <= ch <= "\udcff" for ch in raw):
+        if not RAW_8BIT.search(raw):
             continue
         match = re.search(r'(?:file)?name\s*=\s*"([^"]*)"|(?:file)?name\s*=\s*([^;\s]+)', raw, re.IGNORECASE)
         if match:
