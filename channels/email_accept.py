@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 
-from channels.email_parse import AttachmentLimits, ParsedEmail, parse_email
+from channels.email_parse import AttachmentLimits, ParsedEmail, normalised_address, parse_email
 from contactcenter.bounces import DeliveryFailure, record_delivery_failure
 from contactcenter.contact import ChannelKind, Identity, InboundContact
 from contactcenter.db.models import utcnow
@@ -68,7 +68,7 @@ def build_contact(
     ours = our_addresses(settings)
     sender = parsed.from_address or normalize_email(envelope_from or "")
     identities = (Identity(kind="email", value=sender, evidence="claimed", is_reply_address=True),) if sender else ()
-    mailbox = next((r for r in (normalize_email(x) or x.lower() for x in recipients) if r in ours), recipients[0] if recipients else "")
+    mailbox = next((r for r in (normalised_address(x) or x.lower() for x in recipients) if r in ours), recipients[0] if recipients else "")
     participants = sorted({a for a in [sender or "", *parsed.to, *parsed.cc] if a and a not in ours})
     hints = [*parsed.in_reply_to, *reversed(parsed.references), *parsed.ticket_references]
     return InboundContact(

@@ -28,6 +28,17 @@ def test_html_only_mail_becomes_text_and_loses_its_scripts() -> None:
     assert 'src="cid:logo@x"' in parsed.html
 
 
+def test_html_to_text_keeps_only_what_a_reader_sees() -> None:
+    # Head, styles, Word's markup and attribute values are not text; a `>` inside a
+    # quoted attribute does not end the tag, and a tag cut off by truncation is dropped.
+    markup = (
+        '<html><head><title>Newsletter</title><style>p {color: red}</style></head><body>'
+        '<p title="a > b">Dear &amp; <span style="x">dear</span><o:p>word</o:p></p>'
+        "<table><tr><td>one</td><td>two</td></tr></table><pre>  kept\n  as is</pre><p>cut <span sty"
+    )
+    assert html_to_text(markup) == "Dear & dear\n\none two\n\nkept\nas is\n\ncut"
+
+
 def test_quoted_history_and_signature_are_separated() -> None:
     new, signature, quoted = split_reply(
         "Thanks, that worked.\n\n-- \nAlice\n\nOn Tue, 2 Jan 2024 at 10:00, Support <support@example.com> wrote:\n> Try turning it off."
@@ -84,6 +95,13 @@ def test_uuencoded_attachment_and_mbox_line() -> None:
     assert parsed.from_address == "bob@example.org"
     assert parsed.text == "Here it is."
     assert [(a.filename, a.content) for a in parsed.attachments] == [("r.csv", b"abcde")]
+
+
+def test_broken_encoded_word_and_uuencode_block_do_not_lose_the_message() -> None:
+    raw = "From: bob@example.org\nSubject: =?utf-8?B?SGVsbG8gd29yb?= x\n\nHi.\n\nbegin 644 r.csv\n%86)C\u00e99&4*\nend\n"
+    parsed = parse_email(raw.encode(), LIMITS)
+    assert parsed.subject == "=?utf-8?B?SGVsbG8gd29yb?= x"
+    assert parsed.attachments == [] and "broken uuencode block" in parsed.defects
 
 
 def test_automated_mail_is_recognised() -> None:
