@@ -21,6 +21,8 @@ from email_validator import EmailNotValidError, validate_email
 # it early keeps the parsers' work bounded.
 MAX_EMAIL_CHARS = 320
 MAX_PHONE_CHARS = 64
+# ITU-T E.164: a country code and national number of 15 digits at most.
+E164_MAX_DIGITS = 15
 
 
 def normalize_email(raw: str, *, plus_tag_domains: Collection[str] = ()) -> str | None:
@@ -82,6 +84,10 @@ def parse_phone(raw: str, default_region: str) -> PhoneNumber:
     if not phonenumbers.is_valid_number(number):
         return PhoneNumber(raw=text, e164=None, extension=extension)
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if len(e164) > E164_MAX_DIGITS + 1:
+        # libphonenumber's patterns admit a few longer German numbers; no
+        # network routes them, and E.164 allows 15 digits.
+        return PhoneNumber(raw=text, e164=None, extension=extension)
     return PhoneNumber(raw=text, e164=e164, extension=extension)
 
 
@@ -92,7 +98,7 @@ def normalize_phone(raw: str, default_region: str) -> str | None:
 
 def is_e164(value: str) -> bool:
     """True for a value that `normalize_phone` could have produced."""
-    return value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= 16
+    return value.startswith("+") and value[1:].isdigit() and 8 <= len(value) <= E164_MAX_DIGITS + 1
 
 
 def normalize_name(raw: str) -> str:
