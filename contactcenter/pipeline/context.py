@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import Identity, InboundContact
-from contactcenter.db.models import Customer, Interaction, Queue, Ticket
+from contactcenter.db.models import Customer, Interaction, Ticket
 from contactcenter.events import Event
 from contactcenter.hub import Hub
+
+if TYPE_CHECKING:
+    from contactcenter.pipeline.route import QueueRow  # route imports this module
 
 
 @dataclass
@@ -25,7 +29,7 @@ class IngestContext:
     matched: Identity | None = None  # the identifier that tied the contact to `customer`
     ticket: Ticket | None = None
     ticket_created: bool = False
-    queue: Queue | None = None
+    queue: QueueRow | None = None  # route: where a new ticket went
     interaction: Interaction | None = None
     events: list[Event] = field(default_factory=list)
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from contactcenter.contact import ChannelKind, TicketType
-from contactcenter.db.models import Customer, Queue, Ticket
+from contactcenter.db.models import Customer, Ticket
 from contactcenter.hub import Hub
 from contactcenter.pipeline.context import IngestContext
-from contactcenter.pipeline.route import route_ticket
+from contactcenter.pipeline.route import QueueRow, route_ticket
 from contactcenter.routing import PRIORITIES
 from tests.factories import make_inbound
 from tests.routing_factories import PRIORITY_RULES, prepare_queues, routing_settings
@@ -62,7 +62,7 @@ async def make_hub(tmp_path, monkeypatch, database_url):
         await hub.close()
 
 
-async def route(hub: Hub, contact, now: datetime = FRIDAY_EVENING, tier: str = "") -> tuple[Ticket, Queue]:
+async def route(hub: Hub, contact, now: datetime = FRIDAY_EVENING, tier: str = "") -> tuple[Ticket, QueueRow]:
     async with hub.sessions() as session, session.begin():
         customer = Customer(name="Alice", tier=tier)
         session.add(customer)
