@@ -18,6 +18,9 @@ REOPENING_STATUSES = ("pending", "resolved")
 async def log_interaction(ctx: IngestContext) -> None:
     assert ctx.customer is not None and ctx.ticket is not None
     contact = ctx.contact
+    if ctx.ticket.id is None:
+        # A new ticket goes in with its routing: one INSERT, not an INSERT and an UPDATE.
+        await ctx.session.flush()
     reply = contact.reply_identity()
     interaction = Interaction(
         ticket_id=ctx.ticket.id,

@@ -83,8 +83,8 @@ async def thread_into_ticket(ctx: IngestContext) -> None:
             created_at=ctx.now,
             last_activity_at=ctx.now,
         )
+        # Inserted by log_interaction's flush, once routing has filled it in.
         ctx.session.add(ticket)
-        await ctx.session.flush()
         ctx.ticket_created = True
     ctx.ticket = ticket
 
