@@ -29,7 +29,7 @@ async def acknowledge(ctx: IngestContext) -> None:
     reply = contact.reply_identity()
     if contact.channel not in ACKNOWLEDGED_CHANNELS or reply is None:
         return
-    if reply.kind == "phone" and await is_opted_out(ctx.session, reply.value):
+    if reply.kind == "phone" and await _is_opted_out(ctx, reply.value):
         return
     if await _acknowledged_recently(ctx, reply.value) >= ctx.hub.settings.tickets.acknowledgements_per_hour:
         return
@@ -44,6 +44,18 @@ async def acknowledge(ctx: IngestContext) -> None:
         ctx.session, ctx.hub.settings, ctx.ticket, reply.kind, reply.value, text, html=html, kind="acknowledgement", now=ctx.now
     )
     ctx.events.extend(events)
+
+
+async def _is_opted_out(ctx: IngestContext, phone: str) -> bool:
+    """As actions.is_opted_out, from the record identify read or made when it has one.
+
+    That record is current: read with a lock, and record_consent changes that
+    same object for a STOP in this contact.
+    """
+    point = ctx.contact_points.get(("phone", phone))
+    if point is None:
+        return await is_opted_out(ctx.session, phone)
+    return bool(point.opted_out)
 
 
 # Built once: building this select costs more than running it.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import Identity, InboundContact
-from contactcenter.db.models import Customer, Interaction, Ticket
+from contactcenter.db.models import ContactPoint, Customer, Interaction, Ticket
 from contactcenter.events import Event
 from contactcenter.hub import Hub
 
@@ -26,7 +26,11 @@ class IngestContext:
     # Filled in by the steps, in pipeline order.
     duplicate_of: Interaction | None = None  # dedupe: seen before, nothing more to do
     customer: Customer | None = None
+    customer_created: bool = False  # a record made for this contact has no tickets yet
     matched: Identity | None = None  # the identifier that tied the contact to `customer`
+    # The contact's identifiers as records, by (kind, value) as identify matched
+    # them: read (locked) or made by identify. Some may belong to other customers.
+    contact_points: dict[tuple[str, str], ContactPoint] = field(default_factory=dict)
     ticket: Ticket | None = None
     ticket_created: bool = False
     queue: QueueRow | None = None  # route: where a new ticket went

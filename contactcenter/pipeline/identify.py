@@ -84,11 +84,12 @@ async def identify_customer(ctx: IngestContext) -> None:
             added.append(point)
         elif point.customer_id == customer.id and stronger(point.evidence, identity.evidence) != point.evidence:
             point.evidence = identity.evidence
+        ctx.contact_points[(identity.kind, identity.value)] = point
     if created:
         await session.flush()  # the next steps need the customer's id
     if added:
         await suggest_lookalikes(session, customer, [p.group_key for p in added], settings)
-    ctx.customer = customer
+    ctx.customer, ctx.customer_created = customer, created
 
 
 # Statements built once: building a select costs more than running it here.

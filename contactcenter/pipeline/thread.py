@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, select
 
-from contactcenter.db.models import ContactPoint, Interaction, Ticket, parse_reference
+from contactcenter.db.models import Interaction, Ticket, parse_reference
 from contactcenter.normalize import fold_plus_tag
 from contactcenter.pipeline.context import IngestContext
 
@@ -113,11 +113,8 @@ async def _verify_reply_address(ctx: IngestContext, sent_to: str | None) -> None
     sender = ctx.contact.reply_identity()
     if sender is None or sender.kind != "email" or sender.value != sent_to:
         return
-    await ctx.session.flush()  # the contact point identify just added
-    value = fold_plus_tag(sender.value, ctx.hub.settings.identity.plus_tag_domains)  # as identify stored it
-    point = await ctx.session.scalar(
-        select(ContactPoint).where(ContactPoint.kind == "email", ContactPoint.value == value)
-    )
+    value = fold_plus_tag(sender.value, ctx.hub.settings.identity.plus_tag_domains)  # as identify matched it
+    point = ctx.contact_points.get(("email", value))
     if point is not None and point.customer_id == ctx.customer.id:
         point.evidence = "verified"
         if ctx.matched is not None and ctx.matched.value == value:
@@ -170,7 +167,7 @@ def _within_reopen_period(ctx: IngestContext, ticket: Ticket) -> bool:
 
 
 async def _by_window(ctx: IngestContext) -> Ticket | None:
-    if ctx.contact.channel not in WINDOW_CHANNELS:
+    if ctx.contact.channel not in WINDOW_CHANNELS or ctx.customer_created:
         return None
     window = timedelta(hours=ctx.hub.settings.tickets.thread_window_hours)
     params = {"customer_id": ctx.customer.id, "channel": ctx.contact.channel, "since": ctx.now - window}
