@@ -105,6 +105,13 @@ FIND_POINTS = (
     .execution_options(populate_existing=True)
 )
 
+LOCK_CUSTOMER = (
+    select(Customer)
+    .where(Customer.id == bindparam("customer_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
 
 def _lookalike_candidates() -> Any:
     base = (
@@ -152,12 +159,7 @@ async def find_contact_points(
 async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
     """The customer, or the record it was merged into; locked like find_contact_points does."""
     for _ in range(MAX_MERGE_HOPS):
-        customer = await session.scalar(
-            select(Customer)
-            .where(Customer.id == customer_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        customer = await session.scalar(LOCK_CUSTOMER, {"customer_id": customer_id})
         assert customer is not None, f"contact point of missing customer {customer_id}"
         if customer.merged_into_id is None:
             return customer
