@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.actions import audit
 from contactcenter.db.models import ContactPoint
 
-
 # Built once: building a select costs more than running it.
 PHONE_POINT = select(ContactPoint).where(ContactPoint.kind == "phone", ContactPoint.value == bindparam("phone"))
 

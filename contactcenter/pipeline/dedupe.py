@@ -10,7 +10,6 @@ from sqlalchemy import bindparam, select
 from contactcenter.db.models import Interaction
 from contactcenter.pipeline.context import IngestContext
 
-
 # Built once: building a select costs more than running it.
 FIND_INGESTED = select(Interaction).where(
     Interaction.channel == bindparam("channel"), Interaction.provider_id == bindparam("provider_id")
