@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import ChannelKind, OutboundMessage
@@ -40,20 +40,42 @@ async def do_reply(
     Raises ConflictError when the customer cannot be reached that way (no
     address, or the number opted out of SMS).
     """
-    now = now or utcnow()
     target_kind, target = await reply_target(session, ticket)
     if target is None:
         raise ConflictError("the customer has no address or number to reply to", code="no_reply_address")
-    channel = ChannelKind.EMAIL if target_kind == "email" else ChannelKind.SMS
-    if channel == ChannelKind.SMS and await is_opted_out(session, target):
+    if target_kind != "email" and await is_opted_out(session, target):
         raise ConflictError("the customer's number has opted out of SMS", code="opted_out")
+    return await do_reply_to(
+        session, settings, ticket, target_kind, target, text, html=html, author_agent_id=author_agent_id, kind=kind, now=now
+    )
 
+
+async def do_reply_to(
+    session: AsyncSession,
+    settings: Settings,
+    ticket: Ticket,
+    target_kind: str,
+    target: str,
+    text: str,
+    *,
+    html: str = "",
+    author_agent_id: int | None = None,
+    kind: str = "reply",
+    now: datetime | None = None,
+) -> tuple[Interaction, OutboxMessage, list[Event]]:
+    """Queue an answer on the ticket to an address the caller found and checked (opt-out included).
+
+    Separate from do_reply for the acknowledgement, which knows the contact's
+    reply address and has checked it already: reading both again would double
+    its cost.
+    """
+    now = now or utcnow()
+    channel = ChannelKind.EMAIL if target_kind == "email" else ChannelKind.SMS
     message_id = in_reply_to = ""
     references: tuple[str, ...] = ()
     if channel == ChannelKind.EMAIL:
         message_id = make_message_id(settings.email.from_address)
-        references = await email_thread_ids(session, ticket.id)
-        in_reply_to = await last_inbound_message_id(session, ticket.id) or (references[-1] if references else "")
+        in_reply_to, references = await email_threading(session, ticket.id)
 
     interaction = Interaction(
         ticket_id=ticket.id,
@@ -131,30 +153,29 @@ async def reply_target(session: AsyncSession, ticket: Ticket) -> tuple[str, str 
     return (points[0].kind, points[0].value) if points else ("email", None)
 
 
+# Statements built once: building a select costs more than running it.
+OPTED_OUT = select(ContactPoint.opted_out).where(ContactPoint.kind == "phone", ContactPoint.value == bindparam("phone"))
+EMAIL_THREAD = (
+    select(Interaction.provider_id, Interaction.direction)
+    .where(Interaction.ticket_id == bindparam("ticket_id"), Interaction.channel == "email")
+    .order_by(Interaction.id)
+)
+
+
 async def is_opted_out(session: AsyncSession, phone: str) -> bool:
-    return bool(
-        await session.scalar(
-            select(ContactPoint.opted_out).where(ContactPoint.kind == "phone", ContactPoint.value == phone)
-        )
-    )
+    return bool(await session.scalar(OPTED_OUT, {"phone": phone}))
 
 
-async def email_thread_ids(session: AsyncSession, ticket_id: int) -> tuple[str, ...]:
-    ids = await session.scalars(
-        select(Interaction.provider_id)
-        .where(Interaction.ticket_id == ticket_id, Interaction.channel == "email", Interaction.provider_id.is_not(None))
-        .order_by(Interaction.id)
-    )
-    return tuple(ids)[-MAX_REFERENCES:]
+async def email_threading(session: AsyncSession, ticket_id: int) -> tuple[str, tuple[str, ...]]:
+    """(In-Reply-To, References) for a new mail on the ticket, from one read of its mail.
 
-
-async def last_inbound_message_id(session: AsyncSession, ticket_id: int) -> str | None:
-    return await session.scalar(
-        select(Interaction.provider_id)
-        .where(Interaction.ticket_id == ticket_id, Interaction.channel == "email", Interaction.direction == "inbound")
-        .order_by(Interaction.id.desc())
-        .limit(1)
-    )
+    In-Reply-To is the customer's latest mail (the one being answered), else
+    the latest message of the thread.
+    """
+    rows = (await session.execute(EMAIL_THREAD, {"ticket_id": ticket_id})).all()
+    references = tuple(message_id for message_id, _ in rows if message_id is not None)[-MAX_REFERENCES:]
+    last_inbound = next((message_id for message_id, direction in reversed(rows) if direction == "inbound"), None)
+    return last_inbound or (references[-1] if references else ""), references
 
 
 def reply_subject(ticket: Ticket) -> str:

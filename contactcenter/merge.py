@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
@@ -42,6 +42,12 @@ FILLED_FIELDS = ("name", "company", "tier", "notes")
 MOVED_MODELS: dict[str, Any] = {"contact_points": ContactPoint, "tickets": Ticket, "interactions": Interaction}
 
 
+# Built once: identify asks for every look-alike it finds.
+FIND_SUGGESTION = select(MergeSuggestion).where(
+    MergeSuggestion.customer_a_id == bindparam("low"), MergeSuggestion.customer_b_id == bindparam("high")
+)
+
+
 async def suggest_merge(
     session: AsyncSession, a: int, b: int, reasons: Sequence[str], score: float
 ) -> MergeSuggestion | None:
@@ -53,9 +59,7 @@ async def suggest_merge(
     if a == b:
         return None
     low, high = sorted((a, b))
-    suggestion = await session.scalar(
-        select(MergeSuggestion).where(MergeSuggestion.customer_a_id == low, MergeSuggestion.customer_b_id == high)
-    )
+    suggestion = await session.scalar(FIND_SUGGESTION, {"low": low, "high": high})
     if suggestion is None:
         suggestion = MergeSuggestion(customer_a_id=low, customer_b_id=high, score=score, reasons=list(reasons))
         session.add(suggestion)

@@ -44,10 +44,17 @@ class SlaStanding:
 
 def queue_sla(settings: Settings, queue: Queue | None) -> QueueSla | None:
     """The queue's SLA terms, or None when it has no policy (no clocks run)."""
-    if queue is None or not queue.sla_policy:
+    if queue is None:
         return None
-    policy = settings.sla.policies.get(queue.sla_policy)
-    calendar = settings.calendars.get(queue.calendar)
+    return sla_terms(settings, queue.sla_policy, queue.calendar)
+
+
+def sla_terms(settings: Settings, policy_name: str, calendar_name: str) -> QueueSla | None:
+    """The terms a queue's policy and calendar names stand for; None when there is no policy."""
+    if not policy_name:
+        return None
+    policy = settings.sla.policies.get(policy_name)
+    calendar = settings.calendars.get(calendar_name)
     if policy is None or calendar is None:
         return None
     return QueueSla(policy=policy, calendar=parse_calendar(calendar))

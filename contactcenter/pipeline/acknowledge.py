@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
-from contactcenter.actions import do_reply, is_opted_out
+from contactcenter.actions import do_reply_to, is_opted_out
 from contactcenter.db.models import Interaction, OutboxMessage
 from contactcenter.messages import render_message
 from contactcenter.pipeline.context import IngestContext
@@ -29,7 +29,7 @@ async def acknowledge(ctx: IngestContext) -> None:
     reply = contact.reply_identity()
     if contact.channel not in ACKNOWLEDGED_CHANNELS or reply is None:
         return
-    if reply.kind == "phone" and await is_opted_out(ctx.session, reply.value):
+    if reply.kind == "phone" and await _is_opted_out(ctx, reply.value):
         return
     if await _acknowledged_recently(ctx, reply.value) >= ctx.hub.settings.tickets.acknowledgements_per_hour:
         return
@@ -38,19 +38,40 @@ async def acknowledge(ctx: IngestContext) -> None:
     text, html = render_message(
         template, name=ctx.customer.name, reference=ctx.ticket.reference, subject=ctx.ticket.subject
     )
-    _, _, events = await do_reply(ctx.session, ctx.hub.settings, ctx.ticket, text, html=html, kind="acknowledgement", now=ctx.now)
+    # The contact's own reply address: the one the ticket's replies go to
+    # (actions.reply_target would find it on the interaction just logged).
+    _, _, events = await do_reply_to(
+        ctx.session, ctx.hub.settings, ctx.ticket, reply.kind, reply.value, text, html=html, kind="acknowledgement", now=ctx.now
+    )
     ctx.events.extend(events)
+
+
+async def _is_opted_out(ctx: IngestContext, phone: str) -> bool:
+    """As actions.is_opted_out, from the record identify read or made when it has one.
+
+    That record is current: read with a lock, and record_consent changes that
+    same object for a STOP in this contact.
+    """
+    point = ctx.contact_points.get(("phone", phone))
+    if point is None:
+        return await is_opted_out(ctx.session, phone)
+    return bool(point.opted_out)
+
+
+# Built once: building this select costs more than running it.
+ACKNOWLEDGED_SINCE = (
+    select(func.count())
+    .select_from(OutboxMessage)
+    .join(Interaction, Interaction.id == OutboxMessage.interaction_id)
+    .where(
+        OutboxMessage.recipient == bindparam("address"),
+        OutboxMessage.created_at >= bindparam("since"),
+        Interaction.meta["kind"].as_string() == "acknowledgement",
+    )
+)
 
 
 async def _acknowledged_recently(ctx: IngestContext, address: str) -> int:
     """Acknowledgements sent to `address` in the last hour (a loop with another auto-responder shows here)."""
-    return await ctx.session.scalar(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .join(Interaction, Interaction.id == OutboxMessage.interaction_id)
-        .where(
-            OutboxMessage.recipient == address,
-            OutboxMessage.created_at >= ctx.now - timedelta(hours=1),
-            Interaction.meta["kind"].as_string() == "acknowledgement",
-        )
-    ) or 0
+    params = {"address": address, "since": ctx.now - timedelta(hours=1)}
+    return await ctx.session.scalar(ACKNOWLEDGED_SINCE, params) or 0

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import Identity, InboundContact
-from contactcenter.db.models import Customer, Interaction, Queue, Ticket
+from contactcenter.db.models import ContactPoint, Customer, Interaction, Ticket
 from contactcenter.events import Event
 from contactcenter.hub import Hub
+
+if TYPE_CHECKING:
+    from contactcenter.pipeline.route import QueueRow  # route imports this module
 
 
 @dataclass
@@ -22,10 +26,14 @@ class IngestContext:
     # Filled in by the steps, in pipeline order.
     duplicate_of: Interaction | None = None  # dedupe: seen before, nothing more to do
     customer: Customer | None = None
+    customer_created: bool = False  # a record made for this contact has no tickets yet
     matched: Identity | None = None  # the identifier that tied the contact to `customer`
+    # The contact's identifiers as records, by (kind, value) as identify matched
+    # them: read (locked) or made by identify. Some may belong to other customers.
+    contact_points: dict[tuple[str, str], ContactPoint] = field(default_factory=dict)
     ticket: Ticket | None = None
     ticket_created: bool = False
-    queue: Queue | None = None
+    queue: QueueRow | None = None  # route: where a new ticket went
     interaction: Interaction | None = None
     events: list[Event] = field(default_factory=list)
 

@@ -84,11 +84,12 @@ async def identify_customer(ctx: IngestContext) -> None:
             added.append(point)
         elif point.customer_id == customer.id and stronger(point.evidence, identity.evidence) != point.evidence:
             point.evidence = identity.evidence
+        ctx.contact_points[(identity.kind, identity.value)] = point
     if created:
         await session.flush()  # the next steps need the customer's id
     if added:
         await suggest_lookalikes(session, customer, [p.group_key for p in added], settings)
-    ctx.customer = customer
+    ctx.customer, ctx.customer_created = customer, created
 
 
 # Statements built once: building a select costs more than running it here.
@@ -101,6 +102,13 @@ FIND_POINTS = (
     )
     .order_by(Customer.id)  # locks taken in id order, as merges take them: no deadlock
     .with_for_update(of=Customer)
+    .execution_options(populate_existing=True)
+)
+
+LOCK_CUSTOMER = (
+    select(Customer)
+    .where(Customer.id == bindparam("customer_id"))
+    .with_for_update()
     .execution_options(populate_existing=True)
 )
 
@@ -151,12 +159,7 @@ async def find_contact_points(
 async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
     """The customer, or the record it was merged into; locked like find_contact_points does."""
     for _ in range(MAX_MERGE_HOPS):
-        customer = await session.scalar(
-            select(Customer)
-            .where(Customer.id == customer_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        customer = await session.scalar(LOCK_CUSTOMER, {"customer_id": customer_id})
         assert customer is not None, f"contact point of missing customer {customer_id}"
         if customer.merged_into_id is None:
             return customer

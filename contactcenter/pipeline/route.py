@@ -9,17 +9,38 @@ Follow-ups keep the queue, priority and assignee their ticket already has.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from weakref import WeakKeyDictionary
+
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from contactcenter.db.models import Customer, Queue
 from contactcenter.pipeline.context import IngestContext
 from contactcenter.routing import RoutingFacts, choose_route
 from contactcenter.settings import Settings
-from contactcenter.sla import queue_sla, start_clocks
+from contactcenter.sla import sla_terms, start_clocks
 
 # The key voice puts the caller's menu choice under in InboundContact.metadata.
 IVR_CHOICE = "ivr_choice"
+# session.info key: names of the queues the session inserted (get_or_create_queue).
+CREATED_QUEUES = "created_queues"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A queue's row as plain values: safe to keep beyond the session that read it."""
+
+    id: int
+    name: str
+    sla_policy: str
+    calendar: str
+
+
+# Per database (engine), for the life of the process: queue name -> its row.
+# Queues are never deleted and their terms are written only at start-up
+# (sync_queues), so a row, once read, saves a read for every later new ticket.
+_queue_rows: WeakKeyDictionary[AsyncEngine, dict[str, QueueRow]] = WeakKeyDictionary()
 
 
 async def route_ticket(ctx: IngestContext) -> None:
@@ -28,11 +49,26 @@ async def route_ticket(ctx: IngestContext) -> None:
         return
     settings = ctx.hub.settings
     decision = choose_route(settings, routing_facts(ctx))
-    ctx.queue = await get_or_create_queue(ctx.session, decision.queue, settings)
+    ctx.queue = await find_queue_row(ctx, decision.queue)
     ctx.ticket.queue_id = ctx.queue.id
     ctx.ticket.priority = decision.priority
     ctx.ticket.type = decision.type
-    start_clocks(ctx.ticket, queue_sla(settings, ctx.queue), ctx.now)
+    start_clocks(ctx.ticket, sla_terms(settings, ctx.queue.sla_policy, ctx.queue.calendar), ctx.now)
+
+
+async def find_queue_row(ctx: IngestContext, name: str) -> QueueRow:
+    """The queue named `name` (made when missing), read once per process.
+
+    A queue this session inserted is not kept: its transaction may yet roll back.
+    """
+    known = _queue_rows.setdefault(ctx.hub.engine, {})
+    row = known.get(name)
+    if row is None:
+        queue = await get_or_create_queue(ctx.session, name, ctx.hub.settings)
+        row = QueueRow(id=queue.id, name=queue.name, sla_policy=queue.sla_policy, calendar=queue.calendar)
+        if name not in ctx.session.info.get(CREATED_QUEUES, ()):
+            known[name] = row
+    return row
 
 
 def routing_facts(ctx: IngestContext) -> RoutingFacts:
@@ -69,6 +105,7 @@ async def get_or_create_queue(session: AsyncSession, name: str, settings: Settin
             queue.skills, queue.sla_policy, queue.calendar = list(configured.skills), configured.sla_policy, configured.calendar
         session.add(queue)
         await session.flush()
+        session.info.setdefault(CREATED_QUEUES, set()).add(name)
     return queue
 
 

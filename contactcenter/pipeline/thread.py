@@ -21,9 +21,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from contactcenter.db.models import ContactPoint, Interaction, Ticket, parse_reference
+from contactcenter.db.models import Interaction, Ticket, parse_reference
 from contactcenter.normalize import fold_plus_tag
 from contactcenter.pipeline.context import IngestContext
 
@@ -34,6 +34,30 @@ WINDOW_CHANNELS = ("web", "api", "sms", "voice")
 # Address lists on an interaction's metadata that make someone a participant.
 PARTICIPANT_KEYS = ("participants", "from", "to", "cc")
 MAX_INTERACTIONS_CHECKED = 200
+
+# Statements built once: building a select costs more than running it.
+BY_MESSAGE_ID = select(Interaction.provider_id, Interaction.ticket_id, Interaction.direction, Interaction.meta).where(
+    Interaction.channel == "email",
+    Interaction.provider_id.in_(bindparam("message_ids", expanding=True)),
+    Interaction.ticket_id.is_not(None),
+)
+TICKET_PARTICIPANTS = (
+    select(Interaction.customer_id, Interaction.meta)
+    .where(Interaction.ticket_id == bindparam("ticket_id"))
+    .order_by(Interaction.id)
+    .limit(MAX_INTERACTIONS_CHECKED)
+)
+OPEN_IN_WINDOW = (
+    select(Ticket)
+    .where(
+        Ticket.customer_id == bindparam("customer_id"),
+        Ticket.channel == bindparam("channel"),
+        Ticket.status.in_(OPEN_STATUSES),
+        Ticket.last_activity_at >= bindparam("since"),
+    )
+    .order_by(Ticket.last_activity_at.desc())
+    .limit(1)
+)
 
 
 async def thread_into_ticket(ctx: IngestContext) -> None:
@@ -59,8 +83,8 @@ async def thread_into_ticket(ctx: IngestContext) -> None:
             created_at=ctx.now,
             last_activity_at=ctx.now,
         )
+        # Inserted by log_interaction's flush, once routing has filled it in.
         ctx.session.add(ticket)
-        await ctx.session.flush()
         ctx.ticket_created = True
     ctx.ticket = ticket
 
@@ -69,11 +93,7 @@ async def _by_message_id(ctx: IngestContext) -> Ticket | None:
     message_ids = [hint for hint in ctx.contact.thread_hints if hint.startswith("<")]
     if not message_ids:
         return None
-    rows = await ctx.session.execute(
-        select(Interaction.provider_id, Interaction.ticket_id, Interaction.direction, Interaction.meta)
-        .where(Interaction.channel == "email", Interaction.provider_id.in_(message_ids))
-        .where(Interaction.ticket_id.is_not(None))
-    )
+    rows = await ctx.session.execute(BY_MESSAGE_ID, {"message_ids": message_ids})
     by_id = {row.provider_id: row for row in rows}
     # The hints come nearest first (In-Reply-To, then References from the end).
     for message_id in message_ids:
@@ -93,11 +113,8 @@ async def _verify_reply_address(ctx: IngestContext, sent_to: str | None) -> None
     sender = ctx.contact.reply_identity()
     if sender is None or sender.kind != "email" or sender.value != sent_to:
         return
-    await ctx.session.flush()  # the contact point identify just added
-    value = fold_plus_tag(sender.value, ctx.hub.settings.identity.plus_tag_domains)  # as identify stored it
-    point = await ctx.session.scalar(
-        select(ContactPoint).where(ContactPoint.kind == "email", ContactPoint.value == value)
-    )
+    value = fold_plus_tag(sender.value, ctx.hub.settings.identity.plus_tag_domains)  # as identify matched it
+    point = ctx.contact_points.get(("email", value))
     if point is not None and point.customer_id == ctx.customer.id:
         point.evidence = "verified"
         if ctx.matched is not None and ctx.matched.value == value:
@@ -124,12 +141,7 @@ async def _participant_ticket(ctx: IngestContext, ticket_id: int) -> Ticket | No
     if ticket.customer_id == ctx.customer.id:
         return ticket
     sender = ctx.contact.reply_identity()
-    rows = await ctx.session.execute(
-        select(Interaction.customer_id, Interaction.meta)
-        .where(Interaction.ticket_id == ticket_id)
-        .order_by(Interaction.id)
-        .limit(MAX_INTERACTIONS_CHECKED)
-    )
+    rows = await ctx.session.execute(TICKET_PARTICIPANTS, {"ticket_id": ticket_id})
     for customer_id, meta in rows:
         if customer_id == ctx.customer.id:
             return ticket
@@ -155,20 +167,11 @@ def _within_reopen_period(ctx: IngestContext, ticket: Ticket) -> bool:
 
 
 async def _by_window(ctx: IngestContext) -> Ticket | None:
-    if ctx.contact.channel not in WINDOW_CHANNELS:
+    if ctx.contact.channel not in WINDOW_CHANNELS or ctx.customer_created:
         return None
     window = timedelta(hours=ctx.hub.settings.tickets.thread_window_hours)
-    return await ctx.session.scalar(
-        select(Ticket)
-        .where(
-            Ticket.customer_id == ctx.customer.id,
-            Ticket.channel == ctx.contact.channel,
-            Ticket.status.in_(OPEN_STATUSES),
-            Ticket.last_activity_at >= ctx.now - window,
-        )
-        .order_by(Ticket.last_activity_at.desc())
-        .limit(1)
-    )
+    params = {"customer_id": ctx.customer.id, "channel": ctx.contact.channel, "since": ctx.now - window}
+    return await ctx.session.scalar(OPEN_IN_WINDOW, params)
 
 
 def _subject_from_text(text: str) -> str:

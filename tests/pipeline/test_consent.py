@@ -47,3 +47,12 @@ async def test_a_repeat_delivery_does_not_apply_again(hub):
     await ingest(hub, sms("opt_in", provider_id="SM2"))
     await ingest(hub, sms("opt_out", provider_id="SM1"))  # Twilio retrying the old STOP
     assert (await point(hub)).opted_out is False
+
+
+async def test_a_number_that_opted_out_earlier_gets_no_acknowledgement(hub):
+    await ingest(hub, sms("opt_out", text="STOP"))
+    hub.settings = settings_with(hub.settings, tickets={"auto_acknowledge": True})
+    result = await ingest(hub, make_inbound(channel=ChannelKind.API, email=None, phone=ALICE_PHONE))
+    assert result.ticket_created
+    async with hub.sessions() as session:
+        assert list(await session.scalars(select(OutboxMessage))) == []

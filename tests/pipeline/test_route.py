@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 
 from contactcenter.contact import ChannelKind, TicketType
 from contactcenter.db.models import Customer, Queue, Ticket
 from contactcenter.hub import Hub
 from contactcenter.pipeline.context import IngestContext
-from contactcenter.pipeline.route import route_ticket
+from contactcenter.pipeline.route import QueueRow, route_ticket
 from contactcenter.routing import PRIORITIES
 from tests.factories import make_inbound
 from tests.routing_factories import PRIORITY_RULES, prepare_queues, routing_settings
@@ -62,7 +63,7 @@ async def make_hub(tmp_path, monkeypatch, database_url):
         await hub.close()
 
 
-async def route(hub: Hub, contact, now: datetime = FRIDAY_EVENING, tier: str = "") -> tuple[Ticket, Queue]:
+async def route(hub: Hub, contact, now: datetime = FRIDAY_EVENING, tier: str = "") -> tuple[Ticket, QueueRow]:
     async with hub.sessions() as session, session.begin():
         customer = Customer(name="Alice", tier=tier)
         session.add(customer)
@@ -121,3 +122,35 @@ async def test_an_integrators_tier_hint_counts_only_where_the_record_has_none(ma
     recorded, _ = await route(hub, make_inbound(channel=ChannelKind.API, customer_hints=vip_hint), tier="standard")
     from_form, _ = await route(hub, make_inbound(channel=ChannelKind.WEB, customer_hints=vip_hint))
     assert (recorded.priority, from_form.priority) == (PRIORITIES["normal"], PRIORITIES["normal"])
+
+
+class Abandoned(Exception):
+    """Raised to roll a test's transaction back."""
+
+
+async def test_a_queue_made_in_a_transaction_that_rolled_back_is_made_again(hub):
+    # No queues synced: the route step makes "general" when it first needs it.
+    with pytest.raises(Abandoned):
+        async with hub.sessions() as session, session.begin():
+            customer = Customer(name="Alice")
+            session.add(customer)
+            await session.flush()
+            ticket = Ticket(customer_id=customer.id, channel="api", created_at=FRIDAY_EVENING)
+            session.add(ticket)
+            ctx = IngestContext(hub=hub, session=session, contact=make_inbound(), now=FRIDAY_EVENING, customer=customer, ticket=ticket, ticket_created=True)
+            await route_ticket(ctx)
+            raise Abandoned
+    ticket, queue = await route(hub, make_inbound())
+    async with hub.sessions() as session:
+        row = await session.get(Queue, ticket.queue_id)
+    assert row is not None and row.name == queue.name == "general"
+
+
+async def test_the_queue_row_is_read_once_per_process(make_hub):
+    hub = await make_hub()
+    await route(hub, make_inbound())
+    statements: list[str] = []
+    event.listen(hub.engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    ticket, queue = await route(hub, make_inbound())
+    assert (ticket.queue_id, queue.name) == (queue.id, "general")
+    assert not [s for s in statements if "FROM queues" in s]
