@@ -248,7 +248,7 @@ async def choose_sms_reply(hub: Hub, contact: InboundContact, result: IngestResu
         return ""
     if result.ticket_created and settings.tickets.auto_acknowledge:
         return ""
-    async with hub.sessions() as session:
+    async with hub.reads() as session:
         if await is_opted_out(session, contact.identities[0].value):
             return ""
     return text

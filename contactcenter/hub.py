@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from contactcenter.db.engine import create_engine, create_sessionmaker
+from contactcenter.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from contactcenter.events import EventBus
 from contactcenter.settings import Settings
 
@@ -27,6 +27,7 @@ class Hub:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    reads: async_sessionmaker[AsyncSession]  # for code that only reads: no write lock on SQLite
     bus: EventBus = field(default_factory=EventBus)
     channels: dict[str, Channel] = field(default_factory=dict)  # kind -> adapter that can send
     secret_key: str = ""
@@ -36,7 +37,11 @@ class Hub:
     def create(cls, settings: Settings, database_url: str | None = None) -> Hub:
         engine = create_engine(settings, database_url)
         return cls(
-            settings=settings, engine=engine, sessions=create_sessionmaker(engine), secret_key=load_secret_key(settings)
+            settings=settings,
+            engine=engine,
+            sessions=create_sessionmaker(engine),
+            reads=create_read_sessionmaker(engine),
+            secret_key=load_secret_key(settings),
         )
 
     async def close(self) -> None:

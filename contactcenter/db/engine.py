@@ -4,6 +4,9 @@ SQLite runs in WAL mode with `synchronous=NORMAL`: a commit survives the process
 being killed (only a power cut can lose the last ones), and readers never block
 the writer. Write transactions start with `BEGIN IMMEDIATE` so two writers queue
 on the lock up front instead of failing half-way with "database is locked".
+Sessions made for reading only (`create_read_sessionmaker`) begin with a plain
+`BEGIN` and take no lock: a page or a token lookup then never waits in SQLite's
+busy handler (which sleeps 1 to 100 ms a try) for the ingest writer.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from contactcenter.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option of the connections behind read-only sessions.
+READ_ONLY = "contactcenter_read_only"
 
 # SQLSTATEs that mean the server or the connection went away, not that the
 # query was wrong (PostgreSQL manual, appendix A): class 08 "connection
@@ -64,7 +69,7 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def is_unavailable(exc: BaseException) -> bool:
@@ -86,6 +91,11 @@ def is_unavailable(exc: BaseException) -> bool:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for code that only reads (same pool; on SQLite, no write lock)."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def is_postgresql(engine: AsyncEngine) -> bool:

@@ -68,7 +68,7 @@ async def handle_inbox(request: web.Request) -> web.Response:
         raise InputError(f"status must be one of {', '.join(STATUS_FILTERS)}")
     statuses = {"active": ACTIVE_STATUSES, "all": TICKET_STATUSES}.get(status, (status,))
     queue = request.query.get("queue", "")
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         names = await queries.queue_names(session)
         queue_id = next((i for i, n in names.items() if n == queue), -1) if queue else None
         mine, waiting = await inbox(session, person.id, statuses=statuses, queue_id=queue_id)
@@ -172,7 +172,7 @@ def _text_problem(text: str, what: str, limit: int) -> str:
 
 
 async def _ticket_page(request: web.Request, person: Person, *, status: int = 200, **values: object) -> web.Response:
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         view = await ticket_view(session, request.match_info["reference"])
     defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": ""}
     return private_page(

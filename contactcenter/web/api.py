@@ -58,7 +58,7 @@ async def handle_customer_search(request: web.Request) -> web.Response:
                 Customer.id.in_(select(ContactPoint.customer_id).where(ContactPoint.value.like(pattern, escape="\\"))),
             )
         )
-    async with hub.sessions() as session:
+    async with hub.reads() as session:
         customers = list(await session.scalars(query.order_by(Customer.id).limit(limit)))
         items = [customer_json(c, await queries.contact_points_of(session, c.id)) for c in customers]
     return _list_response(request, items, limit)
@@ -66,7 +66,7 @@ async def handle_customer_search(request: web.Request) -> web.Response:
 
 async def handle_customer(request: web.Request) -> web.Response:
     await require(request, "agent")
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         customer = await queries.get_customer(session, int(request.match_info["id"]))
         points = await queries.contact_points_of(session, customer.id)
     return web.json_response(customer_json(customer, points))
@@ -76,7 +76,7 @@ async def handle_customer_interactions(request: web.Request) -> web.Response:
     """The customer's whole timeline across channels, oldest first."""
     await require(request, "agent")
     limit, after = _page(request)
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         customer = await queries.get_customer(session, int(request.match_info["id"]))
         rows = list(
             await session.scalars(
@@ -103,7 +103,7 @@ async def handle_ticket_list(request: web.Request) -> web.Response:
         if not set(statuses) <= set(TICKET_STATUSES):
             raise InputError(f"status must be among {', '.join(TICKET_STATUSES)}", fields={"status": "unknown status"})
         query = query.where(Ticket.status.in_(statuses))
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         names = await queries.queue_names(session)
         if queue := _query(request, "queue"):
             ids = [i for i, n in names.items() if n == queue] or ([int(queue)] if queue.isdigit() else [-1])
@@ -114,7 +114,7 @@ async def handle_ticket_list(request: web.Request) -> web.Response:
 
 async def handle_ticket(request: web.Request) -> web.Response:
     await require(request, "agent")
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         ticket = await queries.get_ticket(session, request.match_info["id"])
         names = await queries.queue_names(session)
         interactions = await queries.interactions_of_ticket(session, ticket.id)

@@ -78,7 +78,7 @@ async def handle_unmerge(request: web.Request) -> web.Response:
 
 async def handle_merge_record(request: web.Request) -> web.Response:
     await require(request, "agent")
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         record = await session.get(MergeRecord, int(request.match_info["id"]))
     if record is None:
         raise NotFoundError(f"no merge {request.match_info['id']}")
@@ -104,7 +104,7 @@ async def handle_suggestion_list(request: web.Request) -> web.Response:
     if customer_id := request.query.get("customer_id"):
         wanted = _int(customer_id, "customer_id")
         query = query.where((MergeSuggestion.customer_a_id == wanted) | (MergeSuggestion.customer_b_id == wanted))
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         rows = list(await session.execute(query.order_by(MergeSuggestion.id).limit(limit)))
         ids = {c.id for _, ca, cb in rows for c in (ca, cb)}
         points: dict[int, list[ContactPoint]] = {i: [] for i in ids}

@@ -34,14 +34,14 @@ def setup_routing(app: web.Application) -> None:
 
 async def handle_queues(request: web.Request) -> web.Response:
     await require(request, "agent")
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         return web.json_response({"items": await queue_states(session, utcnow())})
 
 
 async def handle_agents(request: web.Request) -> web.Response:
     await require(request, "agent")
     hub = request.app[HUB]
-    async with hub.sessions() as session:
+    async with hub.reads() as session:
         agents = list(await session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.id)))
         return web.json_response({"items": await agent_states(session, hub.settings, agents)})
 
@@ -60,7 +60,7 @@ async def handle_presence(request: web.Request) -> web.Response:
     async with hub.sessions() as session, session.begin():
         agent, events = await do_set_presence(session, agent_id, presence, actor=principal.actor)
     hub.bus.publish_all(events)
-    async with hub.sessions() as session:
+    async with hub.reads() as session:
         (state,) = await agent_states(session, hub.settings, [agent])
     return web.json_response(state)
 

@@ -36,7 +36,7 @@ async def handle_metrics(request: web.Request) -> web.Response:
         *_family("contactcenter_ingest_batches_total", "counter", "Transactions this process wrote contacts in.",
                  [({}, writer.batches if writer else 0)]),
     ]
-    async with hub.sessions() as session:
+    async with hub.reads() as session:
         inbound = await session.execute(select(InboundRecord.status, func.count()).group_by(InboundRecord.status))
         outbox = await session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
         unassigned = await session.scalar(

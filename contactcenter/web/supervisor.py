@@ -39,7 +39,7 @@ async def handle_board(request: web.Request) -> web.Response:
 
 async def handle_report(request: web.Request) -> web.Response:
     person = await require_person(request, "supervisor")
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         report = await daily_report(session, utcnow())
     return private_page(request, person, "supervisor_report.html", report=report)
 
@@ -55,5 +55,5 @@ async def handle_events(request: web.Request) -> web.StreamResponse:
 
 
 async def current_board(hub: Hub) -> Board:
-    async with hub.sessions() as session:
+    async with hub.reads() as session:
         return await queue_board(session, utcnow())
