@@ -12,6 +12,8 @@ reads the main thread's CPU clock around each one. The channels' calls to
 `ingest()` are timed on the same clock, so the difference is what a request
 costs on top of ingest: HTTP parsing, middlewares, the signature check,
 authentication, parsing, templates, queries after ingest and the answer.
+SQL statements and connection checkouts outside ingest are counted too: they
+do not depend on what else the machine is doing.
 Only the hub's thread is counted; the database driver's thread is not. A web
 contact is the visit: GET the form, then POST it. Figures are medians over
 the rounds, as other work on the machine makes single rounds noisy.
@@ -26,13 +28,17 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from bench.run import ACCOUNT_SID, OUR_NUMBER, TWILIO_TOKEN, Driver, Hub as Target  # noqa: E402
 from bench.traffic import Traffic  # noqa: E402
@@ -62,28 +68,49 @@ def hub_settings(workdir: Path, port: int) -> Settings:
     )
 
 
-class IngestClock:
-    """CPU seconds the hub's thread spends inside ingest(), wrapped around the channels' calls.
+class IngestMeter:
+    """CPU seconds and database use of the hub inside ingest(), wrapped around the channels' calls.
 
     A handler awaits ingest() and nothing else runs on the hub's loop while
     the client sends one contact at a time, so the thread's CPU clock across
     that await is ingest's own cost (its database work on aiosqlite's thread
-    is not counted on either side).
+    is not counted on either side), and the SQL statements and connection
+    checkouts meanwhile are ingest's. SQLAlchemy's events count those.
     """
 
     def __init__(self) -> None:
+        self.inside = False
         self.spent = 0.0
+        self.statements: Counter[bool] = Counter()  # by "inside ingest"
+        self.checkouts: Counter[bool] = Counter()
 
     def install(self) -> None:
         for module in (twilio_sms, twilio_voice, web_channel):
             module.ingest = self.timed  # type: ignore[attr-defined]
 
+    def watch(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
+        event.listen(engine.sync_engine, "checkout", self._count_checkout)
+
+    def reset(self) -> None:
+        self.spent = 0.0
+        self.statements.clear()
+        self.checkouts.clear()
+
     async def timed(self, hub: Hub, contact: InboundContact, *, raw: bytes | None = None) -> IngestResult:
         started = time.thread_time()
+        self.inside = True
         try:
             return await ingest(hub, contact, raw=raw)
         finally:
+            self.inside = False
             self.spent += time.thread_time() - started
+
+    def _count_statement(self, *args: Any) -> None:
+        self.statements[self.inside] += 1
+
+    def _count_checkout(self, *args: Any) -> None:
+        self.checkouts[self.inside] += 1
 
 
 def time_requests(target: Target, token: str, channel: str, count: int, hub_clock: int) -> float:
@@ -103,7 +130,7 @@ def time_requests(target: Target, token: str, channel: str, count: int, hub_cloc
     return asyncio.run(send_all())
 
 
-async def measure(channel: str, rounds: int, batch: int, clock: IngestClock) -> dict[str, float]:
+async def measure(channel: str, rounds: int, batch: int, meter: IngestMeter) -> dict[str, float]:
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="cc-httpcost-") as workdir:
         settings = hub_settings(Path(workdir), port)
@@ -115,27 +142,40 @@ async def measure(channel: str, rounds: int, batch: int, clock: IngestClock) -> 
             async with hub.sessions() as session, session.begin():
                 token = await create_api_token(session, "bench", "intake")
             target = Target(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port}", None)
+            meter.watch(hub.engine)
             hub_clock = time.pthread_getcpuclockid(threading.get_ident())
             await asyncio.to_thread(time_requests, target, token, channel, batch // 4, hub_clock)  # warm-up
             per_request, per_ingest = [], []
+            statements, checkouts = 0, 0
             for _ in range(rounds):
-                clock.spent = 0.0
+                meter.reset()
                 per_request.append(await asyncio.to_thread(time_requests, target, token, channel, batch, hub_clock) / batch)
-                per_ingest.append(clock.spent / batch)
+                per_ingest.append(meter.spent / batch)
+                statements, checkouts = statements + meter.statements[False], checkouts + meter.checkouts[False]
         finally:
             await runner.cleanup()
     outside = statistics.median(r - i for r, i in zip(per_request, per_ingest, strict=True))
-    return {"request_ms": statistics.median(per_request) * 1000, "ingest_ms": statistics.median(per_ingest) * 1000, "outside_ms": outside * 1000}
+    return {
+        "request_ms": statistics.median(per_request) * 1000,
+        "ingest_ms": statistics.median(per_ingest) * 1000,
+        "outside_ms": outside * 1000,
+        "statements": statements / (rounds * batch),
+        "checkouts": checkouts / (rounds * batch),
+    }
 
 
 async def main_async(options: argparse.Namespace) -> None:
     print(f"CPU ms per contact, median of {options.rounds} rounds of {options.batch}")
-    print(f"{'channel':<8} {'request':>8} {'in ingest':>10} {'outside ingest':>15}")
-    clock = IngestClock()
-    clock.install()
+    print("and the SQL statements and connection checkouts per contact outside ingest")
+    print(f"{'channel':<8} {'request':>8} {'in ingest':>10} {'outside ingest':>15} {'statements':>11} {'checkouts':>10}")
+    meter = IngestMeter()
+    meter.install()
     for channel in options.channels:
-        r = await measure(channel, options.rounds, options.batch, clock)
-        print(f"{channel:<8} {r['request_ms']:>8.2f} {r['ingest_ms']:>10.2f} {r['outside_ms']:>15.2f}")
+        r = await measure(channel, options.rounds, options.batch, meter)
+        print(
+            f"{channel:<8} {r['request_ms']:>8.2f} {r['ingest_ms']:>10.2f} {r['outside_ms']:>15.2f}"
+            f" {r['statements']:>11.2f} {r['checkouts']:>10.2f}"
+        )
 
 
 def main() -> None:
