@@ -87,11 +87,10 @@ async def handle_call(request: web.Request) -> web.Response:
     settings = hub.settings
     form = await read_signed_form(request)
     contact = parse_call(form, settings)
-    name = ""
+    customer_id = None
     try:
         result = await ingest(hub, contact, raw=await request.read())
-        if contact.identities:
-            name = await calls.caller_name(hub, result.customer_id)
+        customer_id = result.customer_id if contact.identities else None
     except ContactKeptForReplay:
         pass  # the call is kept; the caller is still served
     log.info("voice %s from %s: %s", contact.provider_id, mask(form.get("From", "")), form.get("CallStatus", ""))
@@ -101,11 +100,14 @@ async def handle_call(request: web.Request) -> web.Response:
         answer.say(voice.closed_message, language=voice.language)
         add_voicemail(answer, settings)
         return twiml_response(answer)
+    queue = None if settings.twilio.menu else voice_queue(settings)
+    placed = await calls.answer_call(hub, contact.provider_id, customer_id, queue)
+    name = placed.caller_name
     answer.say(voice.greeting_known.replace("{name}", name) if name else voice.greeting, language=voice.language)
-    if settings.twilio.menu:
+    if queue is None:
         add_menu(answer, settings, attempt=1)
     else:
-        await enqueue_or_voicemail(hub, answer, contact.provider_id, voice_queue(settings))
+        add_enqueue_or_voicemail(answer, settings, queue, enqueued=bool(placed.enqueued))
     return twiml_response(answer)
 
 
@@ -127,7 +129,7 @@ async def handle_menu(request: web.Request) -> web.Response:
     await calls.route_call(
         hub, form["CallSid"], queue, menu_digits=digits or None, menu_speech=speech or None, speech_confidence=form.get("Confidence") or None
     )
-    await enqueue_or_voicemail(hub, answer, form["CallSid"], queue)
+    add_enqueue_or_voicemail(answer, settings, queue, enqueued=await calls.enqueue_call(hub, form["CallSid"], queue))
     return twiml_response(answer)
 
 
@@ -290,14 +292,12 @@ def add_menu(answer: VoiceResponse, settings: Settings, *, attempt: int) -> None
     answer.redirect(callback_url(settings, MENU_PATH, attempt=attempt), method="POST")
 
 
-async def enqueue_or_voicemail(hub: Hub, answer: VoiceResponse, call_sid: str, queue: str) -> None:
-    settings = hub.settings
-    if not await calls.has_available_agent(hub, queue):
-        await calls.update_call(hub, call_sid, no_agent_for=queue)
+def add_enqueue_or_voicemail(answer: VoiceResponse, settings: Settings, queue: str, *, enqueued: bool) -> None:
+    """<Enqueue> into the queue, or voicemail when `calls.enqueue_call` found nobody available."""
+    if not enqueued:
         answer.say(settings.twilio.voice.no_agent_message, language=settings.twilio.voice.language)
         add_voicemail(answer, settings)
         return
-    await calls.update_call(hub, call_sid, enqueued=queue)
     answer.enqueue(
         queue,
         action=callback_url(settings, QUEUE_PATH, queue=queue),

@@ -31,6 +31,8 @@ from contactcenter.web.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 FORM_TYPES = ("question", "request", "complaint")
+FORM_FIELDS = ("name", "email", "phone", "subject", "message", "type")
+BLANK_FORM = {**dict.fromkeys(FORM_FIELDS, ""), "type": "question"}
 HONEYPOT_FIELD = "website"  # hidden from people; bots fill every field
 MAX_EXTERNAL_ID_CHARS = 200
 
@@ -53,13 +55,13 @@ class WebChannel:
 
 
 async def handle_form(request: web.Request) -> web.Response:
-    return _form_page(request, values={"type": "question"}, errors={})
+    return _form_page(request, values=BLANK_FORM, errors={})
 
 
 async def handle_form_post(request: web.Request) -> web.Response:
     hub = request.app[HUB]
     form = await request.post()
-    values = {key: str(form.get(key, "")) for key in ("name", "email", "phone", "subject", "message", "type")}
+    values = {key: str(form.get(key, "")) for key in FORM_FIELDS}
     form_id = csrf.check_token(hub.secret_key, str(form.get("csrf_token", "")), request.cookies.get(csrf.COOKIE_NAME, ""))
     if form_id is None:
         return _form_page(

@@ -15,7 +15,7 @@ from contactcenter.assignment import Assigner
 from contactcenter.db.migrate import upgrade
 from contactcenter.events import PostgresEventBridge
 from contactcenter.hub import Hub
-from contactcenter.keys import HUB
+from contactcenter.keys import HUB, TOKEN_CACHE
 from contactcenter.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
 from contactcenter.settings import Settings
@@ -26,6 +26,7 @@ from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.limits import body_deadline_middleware
 from contactcenter.web.metrics import setup_metrics
 from contactcenter.web.middlewares import error_middleware
+from contactcenter.web.token_cache import TokenCache
 from contactcenter.web.workspace import setup_workspace
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         middlewares=[error_middleware, body_deadline_middleware], client_max_size=settings.http.max_body_bytes
     )
     app[HUB] = hub
+    app[TOKEN_CACHE] = TokenCache(settings.http.token_cache_seconds)
     app.cleanup_ctx.append(_database)
     for channel in build_channels(hub):
         channel.setup(app)

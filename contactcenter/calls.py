@@ -48,22 +48,50 @@ class CallOutcome:
     callback_ticket_id: int | None
 
 
-async def caller_name(hub: Hub, customer_id: int) -> str:
-    async with hub.sessions() as session:
-        return await session.scalar(select(Customer.name).where(Customer.id == customer_id)) or ""
+@dataclass(frozen=True, slots=True)
+class CallAnswer:
+    """What the first answer to a call says: whom it greets, and where the call goes."""
+
+    caller_name: str  # "" for a caller not known by name
+    enqueued: bool | None  # None: not placed yet (the menu comes first)
 
 
-async def has_available_agent(hub: Hub, queue_name: str) -> bool:
+async def answer_call(hub: Hub, call_sid: str, customer_id: int | None, queue_name: str | None) -> CallAnswer:
+    """The caller's name, and the call sent to `queue_name` when one is given (see `enqueue_call`).
+
+    One transaction for both: the caller hears nothing until the answer is ready.
+    """
+    async with hub.sessions() as session, session.begin():
+        name = await session.scalar(select(Customer.name).where(Customer.id == customer_id)) if customer_id else None
+        enqueued = await _enqueue(session, call_sid, queue_name) if queue_name else None
+    return CallAnswer(caller_name=name or "", enqueued=enqueued)
+
+
+async def enqueue_call(hub: Hub, call_sid: str, queue_name: str) -> bool:
+    """Send the call to the queue when someone of it is available (True), else to voicemail (False)."""
+    async with hub.sessions() as session, session.begin():
+        return await _enqueue(session, call_sid, queue_name)
+
+
+async def _enqueue(session: AsyncSession, call_sid: str, queue_name: str) -> bool:
+    """The availability check and its note on the call (`enqueued` or `no_agent_for`), in one transaction."""
+    available = await has_available_agent(session, queue_name)
+    call = await _lock_call(session, call_sid)
+    if call is not None:
+        _merge_call_facts(call, {"enqueued": queue_name} if available else {"no_agent_for": queue_name})
+    return available
+
+
+async def has_available_agent(session: AsyncSession, queue_name: str) -> bool:
     """Is someone with the queue's skills available right now?
 
     Deliberately simple (presence and skills, not load): enough to decide
     between the queue and voicemail.
     """
-    async with hub.sessions() as session:
-        skills = await session.scalar(select(Queue.skills).where(Queue.name == queue_name)) or []
-        required = [s for s in skills if isinstance(s, str)]
-        agents = await session.scalars(select(Agent.skills).where(Agent.presence == "available", Agent.active.is_(True)))
-        return any(has_skills(agent_skills or {}, required) for agent_skills in agents)
+    skills = await session.scalar(select(Queue.skills).where(Queue.name == queue_name)) or []
+    required = [s for s in skills if isinstance(s, str)]
+    agents = await session.scalars(select(Agent.skills).where(Agent.presence == "available", Agent.active.is_(True)))
+    return any(has_skills(agent_skills or {}, required) for agent_skills in agents)
 
 
 async def update_call(hub: Hub, call_sid: str, **facts: Any) -> bool:

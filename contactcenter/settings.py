@@ -53,6 +53,7 @@ class HttpSettings:
     idle_timeout: float
     max_header_bytes: int
     max_headers: int
+    token_cache_seconds: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +409,8 @@ def _check(settings: Settings) -> None:
     for key in ("max_body_bytes", "request_timeout", "idle_timeout", "max_header_bytes", "max_headers"):
         if getattr(settings.http, key) <= 0:
             raise ConfigError(f"[http] {key} must be greater than 0")
+    if settings.http.token_cache_seconds < 0:
+        raise ConfigError("[http] token_cache_seconds must be 0 or more")
     if settings.workspace.session_hours <= 0:
         raise ConfigError("[workspace] session_hours must be more than 0")
     if settings.workspace.login_attempts_per_address < 1 or settings.workspace.login_attempts_per_account < 1:

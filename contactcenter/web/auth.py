@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contactcenter.db.models import ApiToken
 from contactcenter.errors import AuthError, ForbiddenError
-from contactcenter.keys import HUB
+from contactcenter.keys import HUB, TOKEN_CACHE
 
 ROLES = ("intake", "agent", "supervisor", "admin")
 
@@ -59,18 +59,33 @@ async def require(request: web.Request, role: str) -> Principal:
 
 
 async def authenticate(request: web.Request) -> Principal:
+    """The holder of the request's bearer token: remembered briefly, else looked up (token_cache.py)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("send an API token as 'Authorization: Bearer <token>'", code="missing_token")
-    hub = request.app[HUB]
-    async with hub.sessions() as session:
-        row = await session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip()), ApiToken.revoked_at.is_(None))
-        )
-    if row is None:
-        raise AuthError("the API token is not valid", code="invalid_token")
-    return Principal(actor=f"token:{row.id}", role=row.role, agent_id=row.agent_id)
+    token_hash = hash_token(token.strip())
+    cache = request.app[TOKEN_CACHE]
+    principal = cache.find(token_hash)
+    if principal is None:
+        principal = await find_token_holder(request.app[HUB].sessions, token_hash)
+        if principal is None:
+            raise AuthError("the API token is not valid", code="invalid_token")
+        cache.add(token_hash, principal)
+    return principal
+
+
+async def find_token_holder(sessions: async_sessionmaker[AsyncSession], token_hash: str) -> Principal | None:
+    """Who holds the token with this hash, when it exists and is not revoked."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(ApiToken.id, ApiToken.role, ApiToken.agent_id).where(
+                    ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)
+                )
+            )
+        ).one_or_none()
+    return None if row is None else Principal(actor=f"token:{row.id}", role=row.role, agent_id=row.agent_id)
 
 
 async def hash_password(password: str) -> str:

@@ -318,6 +318,15 @@ async def test_without_a_menu_callers_go_straight_to_the_voice_queue(client, hub
     await add_available_agent(hub)
     root = await call(client)
     assert [(v.tag, v.text) for v in root] == [("Say", "Thank you for calling."), ("Enqueue", "phones")]
+    assert (await call_record(hub)).meta["call"]["enqueued"] == "phones"
+
+
+async def test_without_a_menu_or_an_available_agent_callers_get_voicemail(client, hub):
+    hub.settings = settings_with(hub.settings, twilio={"menu": []}, routing={"channel_queues": {"voice": "phones"}})
+    root = await call(client)
+    assert verbs(root) == ["Say", "Say", "Say", "Record", "Say", "Hangup"]
+    assert root[1].text == "All our agents are busy right now."
+    assert (await call_record(hub)).meta["call"]["no_agent_for"] == "phones"
 
 
 async def test_a_new_caller_is_not_greeted_by_the_carriers_caller_name(client, hub):
