@@ -68,7 +68,7 @@ async def authenticate(request: web.Request) -> Principal:
     cache = request.app[TOKEN_CACHE]
     principal = cache.find(token_hash)
     if principal is None:
-        principal = await find_token_holder(request.app[HUB].sessions, token_hash)
+        principal = await find_token_holder(request.app[HUB].reads, token_hash)
         if principal is None:
             raise AuthError("the API token is not valid", code="invalid_token")
         cache.add(token_hash, principal)

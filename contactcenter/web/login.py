@@ -66,7 +66,7 @@ async def handle_login(request: web.Request) -> web.Response:
     if not address_ok or not request.app[LOGIN_ACCOUNT_LIMIT].allow(email):
         log.warning("login: rate limited for %s from %s", mask(email), request.remote)
         return refuse(LIMITED, 429)
-    async with request.app[HUB].sessions() as session:
+    async with request.app[HUB].reads() as session:
         agent = await session.scalar(select(Agent).where(Agent.email == email)) if email else None
     stored = agent.password_hash if agent is not None and agent.active and agent.password_hash else await _dummy()
     if not await check_password(password, stored) or agent is None or not agent.active:

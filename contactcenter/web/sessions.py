@@ -73,7 +73,7 @@ async def current_person(request: web.Request) -> Person | None:
     if parsed is None:
         return None
     hub = request.app[HUB]
-    async with hub.sessions() as session:
+    async with hub.reads() as session:
         agent = await session.get(Agent, parsed[0])
     if agent is None or not agent.active or not agent.password_hash or not signature_matches(hub.secret_key, value, agent):
         return None
