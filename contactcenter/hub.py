@@ -32,22 +32,27 @@ class Hub:
     channels: dict[str, Channel] = field(default_factory=dict)  # kind -> adapter that can send
     secret_key: str = ""
     ingest_writer: IngestWriter | None = None  # started by the first contact (pipeline.run.ingest)
+    read_engine: AsyncEngine | None = None  # behind `reads`; on SQLite an engine of its own (db/engine.py)
 
     @classmethod
     def create(cls, settings: Settings, database_url: str | None = None) -> Hub:
         engine = create_engine(settings, database_url)
+        read_engine = create_engine(settings, database_url, for_reading=True) if engine.dialect.name == "sqlite" else engine
         return cls(
             settings=settings,
             engine=engine,
             sessions=create_sessionmaker(engine),
-            reads=create_read_sessionmaker(engine),
+            reads=create_read_sessionmaker(read_engine),
             secret_key=load_secret_key(settings),
+            read_engine=read_engine,
         )
 
     async def close(self) -> None:
         if self.ingest_writer is not None:
             await self.ingest_writer.close()
         await self.engine.dispose()
+        if self.read_engine is not None and self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def load_secret_key(settings: Settings) -> str:

@@ -5,8 +5,8 @@ being killed (only a power cut can lose the last ones), and readers never block
 the writer. Write transactions start with `BEGIN IMMEDIATE` so two writers queue
 on the lock up front instead of failing half-way with "database is locked".
 Sessions made for reading only (`create_read_sessionmaker`) begin with a plain
-`BEGIN` and take no lock: a page or a token lookup then never waits in SQLite's
-busy handler (which sleeps 1 to 100 ms a try) for the ingest writer.
+`BEGIN` and take no lock: a page or a token lookup then never waits for the
+ingest writer.
 """
 
 from __future__ import annotations
@@ -22,6 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from contactcenter.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Connections of the SQLite engines. Writers take turns at the file's lock
+# anyway; one writing connection (waiting in the pool's queue instead of in
+# SQLite's busy handler) gave a better tail but a third less throughput
+# (docs/benchmarks.md, "Best settings").
+SQLITE_WRITERS = 5
+SQLITE_READERS = 4
 # Execution option of the connections behind read-only sessions.
 READ_ONLY = "contactcenter_read_only"
 
@@ -33,13 +39,20 @@ READ_ONLY = "contactcenter_read_only"
 UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
-def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+def create_engine(settings: Settings, url: str | None = None, *, for_reading: bool = False) -> AsyncEngine:
+    """The engine for the configured database.
+
+    On SQLite, readers (`for_reading`) get an engine of their own, so a page
+    or a token lookup never waits for a connection behind the writers, and in
+    WAL mode never for the write lock either.
+    """
     url = url or settings.database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_size=5, max_overflow=0, pool_timeout=settings.database.pool_timeout)
+        connections = SQLITE_READERS if for_reading else SQLITE_WRITERS
+        engine = create_async_engine(url, pool_size=connections, max_overflow=0, pool_timeout=settings.database.pool_timeout)
         _setup_sqlite(engine)
         return engine
     return create_async_engine(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, func, or_, select, text
 
 from contactcenter.actions import do_answer
 from contactcenter.db import queries
@@ -33,8 +33,8 @@ def setup_api(app: web.Application) -> None:
 
 async def handle_health(request: web.Request) -> web.Response:
     hub = request.app[HUB]
-    async with hub.engine.connect() as connection:
-        await connection.exec_driver_sql("SELECT 1")
+    async with hub.reads() as session:
+        await session.execute(text("SELECT 1"))
     return web.json_response({"status": "ok"})
 
 
