@@ -118,8 +118,13 @@ async def test_wrong_password_is_retried_not_fatal(hub, dovecot, caplog):
 
 
 async def _at_least(hub, n: int) -> bool:
-    """At least `n` messages handed over: processed, or stored and waiting to be."""
-    async with hub.sessions() as session:
-        pending = await session.scalar(select(func.count()).select_from(InboundRecord).where(InboundRecord.status == "pending"))
-    return await interactions(hub) + pending >= n
+    """At least `n` messages handed over: processed, or stored and waiting to be.
+
+    One statement, so that a batch moving messages from waiting to processed
+    between two counts cannot count them twice.
+    """
+    interactions = select(func.count()).select_from(Interaction).scalar_subquery()
+    pending = select(func.count()).select_from(InboundRecord).where(InboundRecord.status == "pending").scalar_subquery()
+    async with hub.reads() as session:
+        return await session.scalar(select(interactions + pending)) >= n
 
