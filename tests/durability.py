@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from contactcenter.db.models import Interaction
+from contactcenter.db.models import InboundRecord, Interaction
 from contactcenter.hub import Hub
 from contactcenter.settings import load_settings
 from contactcenter.web.auth import create_api_token
@@ -305,3 +305,11 @@ def check_exactly_once(tally: Tally, stored: dict[str, Counter[str]], label: str
         assert not lost, f"{label} {channel}: acknowledged but not stored: {sorted(lost)[:10]}"
     refused = ", ".join(f"{status or 'no answer'}: {n}" for status, n in sorted(tally.refused.items()))
     return f"{label}: " + "; ".join(lines) + (f" (refused {refused})" if refused else "")
+
+
+async def nothing_pending(database_url: str) -> bool:
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        pending = await connection.scalar(select(func.count()).select_from(InboundRecord).where(InboundRecord.status == "pending"))
+    await engine.dispose()
+    return pending == 0

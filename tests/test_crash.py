@@ -31,9 +31,9 @@ import aiohttp
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from contactcenter.db.models import InboundRecord, OutboxMessage, Ticket
+from contactcenter.db.models import OutboxMessage, Ticket
 from contactcenter.outbox import BATCH_SIZE
-from tests.durability import DELIVERERS, RETRY_LATER, Prepared, Tally, Target, admin_token, check_exactly_once, hub_settings, stored_keys
+from tests.durability import DELIVERERS, RETRY_LATER, Prepared, Tally, Target, admin_token, check_exactly_once, hub_settings, nothing_pending, stored_keys
 from tests.hubprocess import HubProcess
 from tests.polling import eventually
 
@@ -132,14 +132,6 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(tmp_path: Path, da
     await engine.dispose()
     # Each contact came from its own address, so each opened one ticket and queued one acknowledgement.
     assert (tickets, acknowledgements) == (CONTACTS, CONTACTS)
-
-
-async def nothing_pending(database_url: str) -> bool:
-    engine = create_async_engine(database_url)
-    async with engine.connect() as connection:
-        pending = await connection.scalar(select(func.count()).select_from(InboundRecord).where(InboundRecord.status == "pending"))
-    await engine.dispose()
-    return pending == 0
 
 
 class MailSink:

@@ -24,8 +24,19 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from contactcenter.db.models import InboundRecord
 from tests.conftest import PG_SERVER
-from tests.durability import DELIVERERS, RETRY_LATER, Tally, Target, admin_token, check_exactly_once, hub_settings, stored_keys
+from tests.durability import (
+    DELIVERERS,
+    RETRY_LATER,
+    Tally,
+    Target,
+    admin_token,
+    check_exactly_once,
+    hub_settings,
+    nothing_pending,
+    stored_keys,
+)
 from tests.hubprocess import HubProcess
+from tests.polling import eventually
 
 CONTACTS = 240
 CLIENTS = 8
@@ -100,6 +111,9 @@ async def test_connections_killed_under_load(tmp_path: Path, database_url: str, 
             # Recovered by itself: the health check answers without anyone restarting anything.
             async with http.get(hub.url + "/healthz") as response:
                 assert response.status == 200
+            # SMS and mail are answered once stored; those whose processing met a
+            # killed connection are processed again by the hub on its own.
+            await eventually(lambda: nothing_pending(database_url), timeout=60, what="accepted contacts processed")
         log = hub.log_path.read_text(errors="replace")
 
     stored = await stored_keys(database_url)
