@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from contactcenter.routing import PRIORITIES
 from contactcenter.sla_timer import check_sla
 from contactcenter.web.auth import create_api_token
 from tests.factories import settings_with
+from tests.polling import eventually
 from tests.routing_factories import make_agent, make_ticket, prepare_queues, routing_settings
 
 TIGHT = """
@@ -153,10 +153,10 @@ async def test_the_served_apps_timer_marks_breaches_by_itself(aiohttp_client, sl
         ticket.first_response_due_at = utcnow() - timedelta(minutes=30)
         token = await create_api_token(session, "tests", "agent")
     client = await aiohttp_client(create_app(hub.settings, hub))  # with its workers
-    deadline = time.monotonic() + 10
-    while True:
-        queues = {q["name"]: q for q in (await (await client.get("/api/v1/queues", headers={"Authorization": f"Bearer {token}"})).json())["items"]}
-        if queues["escalations"]["breached"] or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.02)
+    async def breached() -> dict | None:
+        answer = await client.get("/api/v1/queues", headers={"Authorization": f"Bearer {token}"})
+        queues = {q["name"]: q for q in (await answer.json())["items"]}
+        return queues if queues["escalations"]["breached"] else None
+
+    queues = await eventually(breached, 10, "a breach on the escalations queue")
     assert (queues["escalations"]["breached"], queues["general"]["breached"]) == (1, 0)

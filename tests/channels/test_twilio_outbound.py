@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
 from sqlalchemy import select
 
 from contactcenter.db.models import ContactPoint, Interaction, OutboxMessage, Ticket
 from contactcenter.outbox import OutboxWorker
 from tests.factories import settings_with
-from tests.twilio_standin import ACCOUNT_SID, HUB_NUMBER, PUBLIC_URL, params, post_signed, standin, twilio_settings  # noqa: F401
+from tests.polling import eventually
+from tests.twilio_standin import (  # noqa: F401
+    ACCOUNT_SID,
+    HUB_NUMBER,
+    PUBLIC_URL,
+    params,
+    post_signed,
+    standin,
+    twilio_settings,
+)
 
 DANA = "+12065550143"
 STATUS = "/webhooks/twilio/sms/status"
@@ -38,15 +44,14 @@ async def reply(client, auth, ticket: Ticket, text: str = "Your parcel left our 
 async def deliver_until_settled(hub, outbox_id: int, timeout: float = 30.0) -> OutboxMessage:
     """Run the outbox (as its worker would) until the message is sent or given up."""
     worker = OutboxWorker(hub)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    async def settled() -> OutboxMessage | None:
         await worker.deliver_due()
         async with hub.sessions() as session:
             row = await session.get_one(OutboxMessage, outbox_id)
-        if row.status in ("sent", "failed"):
-            return row
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"outbox message {outbox_id} still {row.status} after {timeout} s")
+        return row if row.status in ("sent", "failed") else None
+
+    return await eventually(settled, timeout, f"outbox message {outbox_id} sent or given up", interval=0.01)
 
 
 async def interaction(hub, interaction_id: int) -> Interaction:

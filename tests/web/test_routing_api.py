@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
 from sqlalchemy import select
 
@@ -12,6 +9,7 @@ from contactcenter.app import create_app
 from contactcenter.db.models import AuditEvent, Queue, Ticket
 from contactcenter.hub import Hub
 from contactcenter.web.auth import create_api_token
+from tests.polling import eventually
 from tests.routing_factories import make_agent, make_ticket, routing_hub, routing_settings  # noqa: F401 - fixture
 
 
@@ -179,12 +177,11 @@ async def test_the_served_app_assigns_new_work_by_itself(aiohttp_client, routing
     headers = await bearer(hub, "admin")
     created = await client.post("/api/v1/contacts", json={"email": "dora@example.com", "message": "Hello?"}, headers=headers)
     reference = (await created.json())["reference"]
-    deadline = time.monotonic() + 10
-    while True:
+    async def assigned() -> dict | None:
         ticket = await (await client.get(f"/api/v1/tickets/{reference}", headers=headers)).json()
-        if ticket["assignee_id"] is not None or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.02)
+        return ticket if ticket["assignee_id"] is not None else None
+
+    ticket = await eventually(assigned, 10, "the ticket assigned")
     assert (ticket["assignee_id"], ticket["status"]) == (agent.id, "open")
 
 
