@@ -42,8 +42,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from bench.run import ACCOUNT_SID, OUR_NUMBER, TWILIO_TOKEN, Driver, Hub as Target  # noqa: E402
 from bench.traffic import Traffic  # noqa: E402
-from channels import twilio_sms, twilio_voice  # noqa: E402
-from channels import web as web_channel  # noqa: E402
+from contactcenter.channels import twilio_sms, twilio_voice  # noqa: E402
+from contactcenter.channels import web as web_channel  # noqa: E402
 from contactcenter.app import create_app  # noqa: E402
 from contactcenter.contact import InboundContact  # noqa: E402
 from contactcenter.hub import Hub  # noqa: E402

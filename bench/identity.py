@@ -4,7 +4,7 @@
 
 Generates N people (names with accents and Chinese names; one or two email
 addresses on company or free-mail domains; most with a US or UK number),
-imports them as a CRM file with `contactcenter.importer` (timed, twice: the
+imports them as a CRM file with `contactcenter.identity.importer` (timed, twice: the
 second run must create nothing), then sends a stream of contacts through the
 identify step as email (verified address), SMS (verified number) and web form
 (claimed address, sometimes a number) contacts. Contacts are written the way
@@ -50,8 +50,8 @@ from contactcenter.contact import ChannelKind, Identity, InboundContact  # noqa:
 from contactcenter.db.migrate import upgrade  # noqa: E402
 from contactcenter.db.models import ContactPoint, Customer, MergeSuggestion, utcnow  # noqa: E402
 from contactcenter.hub import Hub  # noqa: E402
-from contactcenter.importer import import_customers  # noqa: E402
-from contactcenter.normalize import normalize_email, normalize_phone  # noqa: E402
+from contactcenter.identity.importer import import_customers  # noqa: E402
+from contactcenter.identity.normalize import normalize_email, normalize_phone  # noqa: E402
 from contactcenter.pipeline.context import IngestContext  # noqa: E402
 from contactcenter.pipeline.dedupe import dedupe  # noqa: E402
 from contactcenter.pipeline.identify import identify_customer  # noqa: E402

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from channels.email_channel import EmailChannel
-from channels.twilio_sms import TwilioSmsChannel
-from channels.twilio_voice import TwilioVoiceChannel
-from channels.web import WebChannel
+from contactcenter.channels.email_channel import EmailChannel
+from contactcenter.channels.twilio_sms import TwilioSmsChannel
+from contactcenter.channels.twilio_voice import TwilioVoiceChannel
+from contactcenter.channels.web import WebChannel
 
 if TYPE_CHECKING:
-    from channels.base import Channel
+    from contactcenter.channels.base import Channel
     from contactcenter.hub import Hub
 
 

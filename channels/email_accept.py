@@ -11,13 +11,13 @@ import asyncio
 import hashlib
 import logging
 
-from channels.email_parse import AttachmentLimits, ParsedEmail, normalised_address, parse_email
-from contactcenter.bounces import DeliveryFailure, record_delivery_failure
+from contactcenter.channels.email_parse import AttachmentLimits, ParsedEmail, normalised_address, parse_email
+from contactcenter.outbound.bounces import DeliveryFailure, record_delivery_failure
 from contactcenter.contact import ChannelKind, Identity, InboundContact
 from contactcenter.db.models import utcnow
 from contactcenter.hub import Hub
 from contactcenter.inbound import keep_raw
-from contactcenter.normalize import mask, normalize_email
+from contactcenter.identity.normalize import mask, normalize_email
 from contactcenter.pipeline.run import ContactKeptForReplay, accept, ingest
 from contactcenter.settings import Settings
 

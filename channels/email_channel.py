@@ -19,13 +19,13 @@ from typing import ClassVar
 import aiosmtplib
 from aiohttp import web
 
-from channels.imap_wiring import setup_imap_pollers
-from channels.smtp_server import setup_smtp_receiver
+from contactcenter.channels.imap_wiring import setup_imap_pollers
+from contactcenter.channels.smtp_server import setup_smtp_receiver
 from contactcenter.contact import ChannelKind, OutboundMessage, SendReceipt
 from contactcenter.db.models import utcnow
 from contactcenter.errors import ChannelSendError
 from contactcenter.hub import Hub
-from contactcenter.messages import render_message
+from contactcenter.outbound.messages import render_message
 from contactcenter.settings import EmailSettings
 
 log = logging.getLogger(__name__)

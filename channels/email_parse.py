@@ -27,9 +27,9 @@ from email import policy
 from email.message import Message
 from typing import NamedTuple
 
-from channels.email_text import decode_bytes, html_to_text, sanitize_html, split_reply
+from contactcenter.channels.email_text import decode_bytes, html_to_text, sanitize_html, split_reply
 from contactcenter.contact import Attachment
-from contactcenter.normalize import normalize_email
+from contactcenter.identity.normalize import normalize_email
 
 TICKET_REFERENCE = re.compile(r"\[?\b(CC-\d{6,})\b\]?", re.IGNORECASE)
 MESSAGE_ID = re.compile(r"<[^<>\s@]+@[^<>\s]+>")

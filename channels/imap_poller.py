@@ -20,7 +20,7 @@ import aioimaplib
 
 from contactcenter.hub import Hub
 from contactcenter.mailbox_state import Position, load_position, save_position
-from contactcenter.normalize import mask
+from contactcenter.identity.normalize import mask
 from contactcenter.settings import ImapMailbox
 
 log = logging.getLogger(__name__)

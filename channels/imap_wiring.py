@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from channels.email_accept import accept_email
-from channels.imap_poller import Accept, ImapPoller
+from contactcenter.channels.email_accept import accept_email
+from contactcenter.channels.imap_poller import Accept, ImapPoller
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.settings import ImapMailbox

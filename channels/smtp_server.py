@@ -18,11 +18,11 @@ from typing import Any
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from channels.email_accept import accept_email
+from contactcenter.channels.email_accept import accept_email
 from contactcenter.errors import TemporaryError
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
-from contactcenter.normalize import mask, normalize_email
+from contactcenter.identity.normalize import mask, normalize_email
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from multidict import MultiDictProxy
 from twilio.request_validator import RequestValidator
 from twilio.twiml import TwiML
 
-from contactcenter.calendars import is_open, parse_calendar
+from contactcenter.routing.calendars import is_open, parse_calendar
 from contactcenter.errors import ForbiddenError, InputError
 from contactcenter.keys import HUB
-from contactcenter.normalize import normalize_phone
+from contactcenter.identity.normalize import normalize_phone
 from contactcenter.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -27,16 +27,16 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
-from channels.twilio_common import callback_url, geo, line_is_open, parse_number, read_signed_form, required, twiml_response, warn_if_unsigned
+from contactcenter.channels.twilio_common import callback_url, geo, line_is_open, parse_number, read_signed_form, required, twiml_response, warn_if_unsigned
 from contactcenter.actions import is_opted_out
-from contactcenter.consent import do_set_sms_consent
+from contactcenter.outbound.consent import do_set_sms_consent
 from contactcenter.contact import ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt
 from contactcenter.db.models import TICKET_PREFIX, utcnow
-from contactcenter.delivery import record_delivery_status
+from contactcenter.outbound.delivery import record_delivery_status
 from contactcenter.errors import ChannelSendError
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
-from contactcenter.normalize import mask
+from contactcenter.identity.normalize import mask
 from contactcenter.pipeline.consent import CONSENT_KEY
 from contactcenter.pipeline.context import IngestResult
 from contactcenter.pipeline.run import ContactKeptForReplay, accept, ingest

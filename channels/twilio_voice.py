@@ -16,7 +16,7 @@ attributes are spelled as Twilio documents them. The call flow:
                                   nobody answered becomes a callback ticket
 
 Each call is one interaction keyed by its CallSid; callbacks may come twice or
-out of order, and each is applied idempotently by `contactcenter.calls`.
+out of order, and each is applied idempotently by `contactcenter.voice.calls`.
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from twilio.twiml.voice_response import VoiceResponse
 
-from channels.twilio_common import callback_url, geo, line_is_open, parse_number, read_signed_form, required, twiml_response
-from contactcenter import calls
+from contactcenter.channels.twilio_common import callback_url, geo, line_is_open, parse_number, read_signed_form, required, twiml_response
+from contactcenter.voice import calls
 from contactcenter.contact import ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt
 from contactcenter.db.models import utcnow
 from contactcenter.errors import ChannelSendError
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
-from contactcenter.normalize import mask
+from contactcenter.identity.normalize import mask
 from contactcenter.pipeline.run import ContactKeptForReplay, ingest
-from contactcenter.routing import fallback_queue
+from contactcenter.routing.rules import fallback_queue
 from contactcenter.settings import Settings, TwilioMenuOption
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from contactcenter.db.models import utcnow
 from contactcenter.errors import ChannelSendError, InputError, RateLimitedError
 from contactcenter.hub import Hub
 from contactcenter.keys import FORM_RATE_LIMIT, HUB
-from contactcenter.normalize import is_text, normalize_email, normalize_name, normalize_phone
+from contactcenter.identity.normalize import is_text, normalize_email, normalize_name, normalize_phone
 from contactcenter.pipeline.run import ContactKeptForReplay, ingest
 from contactcenter.settings import Settings
 from contactcenter.web import csrf

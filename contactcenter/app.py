@@ -10,16 +10,16 @@ from typing import Any
 
 from aiohttp import web
 
-from channels import build_channels
-from contactcenter.assignment import Assigner
+from contactcenter.channels import build_channels
+from contactcenter.routing.assignment import Assigner
 from contactcenter.db.migrate import upgrade
 from contactcenter.events import PostgresEventBridge
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB, TOKEN_CACHE
-from contactcenter.outbox import OutboxWorker
+from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
 from contactcenter.settings import Settings
-from contactcenter.sla_timer import SlaTimer
+from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
 from contactcenter.web.api_routing import setup_routing

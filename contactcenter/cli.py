@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(run=cmd_create_token)
 
     imports = commands.add_parser(
-        "import-customers", help="bulk import customers from a CRM export (CSV; columns in contactcenter/importer.py)"
+        "import-customers", help="bulk import customers from a CRM export (CSV; columns in contactcenter/identity/importer.py)"
     )
     imports.add_argument("file", type=Path, metavar="FILE.csv")
     imports.add_argument("--batch-size", type=int, default=1000, help="rows per transaction (default 1000)")
@@ -113,7 +113,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
     from contactcenter.db.models import Agent
-    from contactcenter.normalize import normalize_email
+    from contactcenter.identity.normalize import normalize_email
     from contactcenter.web.auth import hash_password
 
     email = normalize_email(args.email)
@@ -151,7 +151,7 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_import_customers(settings: Settings, args: argparse.Namespace) -> int:
     """Exit status 0 when every row imported, 1 when some were rejected (the rest are in)."""
-    from contactcenter.importer import StderrProgress, import_customers
+    from contactcenter.identity.importer import StderrProgress, import_customers
 
     if args.batch_size < 1:
         raise ContactCenterError("--batch-size must be at least 1")

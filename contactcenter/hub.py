@@ -18,7 +18,7 @@ from contactcenter.events import EventBus
 from contactcenter.settings import Settings
 
 if TYPE_CHECKING:
-    from channels.base import Channel
+    from contactcenter.channels.base import Channel
     from contactcenter.pipeline.run import IngestWriter
 
 

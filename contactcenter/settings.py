@@ -432,7 +432,7 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f'{where} after must be "seen", "move" or "delete"')
         if mailbox.password_env and mailbox.password_env not in os.environ:
             raise ConfigError(f"{where} password_env names {mailbox.password_env}, which is not set")
-    from contactcenter.routing import check_routing_settings  # it reads these dataclasses
+    from contactcenter.routing.rules import check_routing_settings  # it reads these dataclasses
 
     check_routing_settings(settings)
     _check_twilio(settings)

@@ -12,7 +12,7 @@ import aiosmtplib
 from aiosmtpd.controller import Controller
 
 from contactcenter.hub import Hub
-from contactcenter.outbox import OutboxWorker
+from contactcenter.outbound.outbox import OutboxWorker
 from tests.polling import eventually
 from tests.hubprocess import free_port
 

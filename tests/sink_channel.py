@@ -64,7 +64,7 @@ class Sink:
 
 
 if __name__ == "__main__":
-    import channels
+    from contactcenter import channels
     from contactcenter import cli
 
     build = channels.build_channels

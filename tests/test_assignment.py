@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from contactcenter.actions import do_reply
-from contactcenter.assignment import agent_loads, assign_waiting
+from contactcenter.routing.assignment import agent_loads, assign_waiting
 from contactcenter.contact import TicketType
 from contactcenter.db.models import AuditEvent, ContactPoint, Customer, Interaction, Ticket
 from contactcenter.pipeline.run import ingest
-from contactcenter.presence import do_call_started, do_call_ended, do_set_presence
-from contactcenter.routing import PRIORITIES
+from contactcenter.routing.presence import do_call_started, do_call_ended, do_set_presence
+from contactcenter.routing.rules import PRIORITIES
 from tests.factories import ALICE_EMAIL, make_inbound
 from tests.routing_factories import make_agent, make_ticket, routing_hub  # noqa: F401 - fixture
 
@@ -178,7 +178,7 @@ async def test_away_and_busy_agents_get_no_new_work(routing_hub):
 def test_among_equally_loaded_agents_the_longest_idle_is_chosen():
     from datetime import UTC, datetime
 
-    from contactcenter.assignment import AgentSlot, choose_agent
+    from contactcenter.routing.assignment import AgentSlot, choose_agent
 
     recent = AgentSlot(1, {}, {"email": 3}, {"email": 1}, datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
     idle = AgentSlot(2, {}, {"email": 3}, {"email": 1}, datetime(2026, 11, 20, 9, 0, tzinfo=UTC))

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
-from contactcenter.assignment import WORKING_STATUSES, agent_loads, assign_waiting, effective_capacity, has_skills
+from contactcenter.routing.assignment import WORKING_STATUSES, agent_loads, assign_waiting, effective_capacity, has_skills
 from contactcenter.db.models import Agent, AuditEvent, Customer, Queue, Ticket, utcnow
 from contactcenter.hub import Hub
 from tests.routing_factories import routing_hub  # noqa: F401 - fixture

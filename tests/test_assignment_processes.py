@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from contactcenter.assignment import agent_loads
+from contactcenter.routing.assignment import agent_loads
 from contactcenter.db.models import Agent, AuditEvent, Ticket
 from tests.hubprocess import HubProcess
 from tests.polling import eventually

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from contactcenter.calendars import add_business_time, business_time_between, parse_calendar
+from contactcenter.routing.calendars import add_business_time, business_time_between, parse_calendar
 from contactcenter.settings import CalendarSettings
 
 WEEKDAYS_9_TO_5 = {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}

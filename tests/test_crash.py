@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from contactcenter.db.models import OutboxMessage, Ticket
-from contactcenter.outbox import BATCH_SIZE
+from contactcenter.outbound.outbox import BATCH_SIZE
 from tests.durability import DELIVERERS, RETRY_LATER, Prepared, Tally, Target, admin_token, check_exactly_once, hub_settings, nothing_pending, stored_keys
 from tests.hubprocess import HubProcess
 from tests.polling import eventually

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from contactcenter.db.models import Interaction, OutboxMessage, utcnow
-from contactcenter.outbox import OutboxWorker, backoff
+from contactcenter.outbound.outbox import OutboxWorker, backoff
 from contactcenter.web.auth import create_api_token
 from tests.factories import ALICE_PHONE, settings_with
 from tests.hubprocess import HubProcess

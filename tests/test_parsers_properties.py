@@ -4,7 +4,7 @@ answers with its value or its documented error, never anything else.
 - configuration (`load_settings`): a Settings value or ConfigError;
 - the web form and JSON intake (`channels.web.parse_contact`): an
   InboundContact or InputError listing the fields;
-- identifier normalisation (`contactcenter.normalize`): a normalised value or
+- identifier normalisation (`contactcenter.identity.normalize`): a normalised value or
   None, and normalising twice changes nothing (stored values must match the
   searches that re-normalise what an agent types).
 """
@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from channels.web import parse_contact
+from contactcenter.channels.web import parse_contact
 from contactcenter.contact import ChannelKind, InboundContact
 from contactcenter.errors import ConfigError, InputError
-from contactcenter.normalize import is_text, mask, normalize_email, normalize_name, normalize_phone
+from contactcenter.identity.normalize import is_text, mask, normalize_email, normalize_name, normalize_phone
 from contactcenter.settings import DEFAULT_CONFIG, Settings, _read_toml, load_settings
 
 PROPERTY_SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from contactcenter.errors import ConfigError
-from contactcenter.routing import PRIORITIES, RoutingFacts, choose_route, contains_phrase
+from contactcenter.routing.rules import PRIORITIES, RoutingFacts, choose_route, contains_phrase
 from tests.hubprocess import ROOT
 from tests.routing_factories import PRIORITY_RULES, routing_settings
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from contactcenter.app import create_app
 from contactcenter.db.models import AuditEvent, Ticket, utcnow
 from contactcenter.hub import Hub
-from contactcenter.routing import PRIORITIES
-from contactcenter.sla_timer import check_sla
+from contactcenter.routing.rules import PRIORITIES
+from contactcenter.routing.sla_timer import check_sla
 from contactcenter.web.auth import create_api_token
 from tests.factories import settings_with
 from tests.polling import eventually

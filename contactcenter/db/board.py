@@ -17,8 +17,8 @@ from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.db.models import Agent, Ticket
-from contactcenter.live_state import UNRESOLVED, queue_states
-from contactcenter.presence import PRESENCES
+from contactcenter.routing.live_state import UNRESOLVED, queue_states
+from contactcenter.routing.presence import PRESENCES
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, select
 
 from contactcenter.actions import do_reply_to, is_opted_out
 from contactcenter.db.models import Interaction, OutboxMessage
-from contactcenter.messages import render_message
+from contactcenter.outbound.messages import render_message
 from contactcenter.pipeline.context import IngestContext
 
 # Channels whose contacts get a written acknowledgement.

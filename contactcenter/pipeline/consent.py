@@ -8,7 +8,7 @@ already sees the number as opted out.
 
 from __future__ import annotations
 
-from contactcenter.consent import do_set_sms_consent
+from contactcenter.outbound.consent import do_set_sms_consent
 from contactcenter.pipeline.context import IngestContext
 
 CONSENT_KEY = "sms_consent"

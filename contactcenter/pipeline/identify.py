@@ -1,6 +1,6 @@
 """Step: find the customer this contact comes from, or create one.
 
-The rules are in `contactcenter/identity.py`; this step reads what it needs
+The rules are in `contactcenter/identity/decisions.py`; this step reads what it needs
 with indexed lookups (identifiers by their unique key, look-alikes by name key
 and group key, each bounded) and writes the outcome: the customer, the
 identifiers it learned with their evidence, and merge suggestions. Records are
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import Identity
 from contactcenter.db.models import ContactPoint, Customer
-from contactcenter.identity import (
+from contactcenter.identity.decisions import (
     CONFLICT_SCORE,
     canonical_identities,
     choose_customer,
@@ -25,8 +25,8 @@ from contactcenter.identity import (
     score_likeness,
     stronger,
 )
-from contactcenter.merge import suggest_merge
-from contactcenter.normalize import name_key, normalize_name
+from contactcenter.identity.merge import suggest_merge
+from contactcenter.identity.normalize import name_key, normalize_name
 from contactcenter.pipeline.context import IngestContext
 from contactcenter.settings import IdentitySettings
 

@@ -1,6 +1,6 @@
 """Step: give a new ticket its queue, priority, type and SLA due times.
 
-The routing rules (`contactcenter.routing`) decide from the channel, the
+The routing rules (`contactcenter.routing.rules`) decide from the channel, the
 address the contact came in through, the caller's menu choice, keywords, and
 the customer's tier and segments. The queue's SLA policy then sets when the
 first answer and the resolution fall due, in the queue's business hours.
@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from contactcenter.db.models import Customer, Queue
 from contactcenter.pipeline.context import IngestContext
-from contactcenter.routing import RoutingFacts, choose_route
+from contactcenter.routing.rules import RoutingFacts, choose_route
 from contactcenter.settings import Settings
-from contactcenter.sla import sla_terms, start_clocks
+from contactcenter.routing.sla import sla_terms, start_clocks
 
 # The key voice puts the caller's menu choice under in InboundContact.metadata.
 IVR_CHOICE = "ivr_choice"

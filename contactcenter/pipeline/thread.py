@@ -24,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select
 
 from contactcenter.db.models import Interaction, Ticket, parse_reference
-from contactcenter.normalize import fold_plus_tag
+from contactcenter.identity.normalize import fold_plus_tag
 from contactcenter.pipeline.context import IngestContext
 
 OPEN_STATUSES = ("new", "open", "pending")

@@ -21,7 +21,7 @@ from contactcenter.db.models import format_reference, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.keys import HUB
-from contactcenter.presence import do_set_presence
+from contactcenter.routing.presence import do_set_presence
 from contactcenter.web.sessions import (
     Person,
     check_form,

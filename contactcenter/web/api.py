@@ -10,7 +10,7 @@ from contactcenter.db import queries
 from contactcenter.db.models import ContactPoint, Customer, Interaction, Ticket
 from contactcenter.errors import InputError
 from contactcenter.keys import HUB
-from contactcenter.normalize import is_text, normalize_email, normalize_phone
+from contactcenter.identity.normalize import is_text, normalize_email, normalize_phone
 from contactcenter.web.auth import require
 from contactcenter.web.openapi import handle_openapi
 from contactcenter.web.serialize import customer_json, interaction_json, ticket_json

@@ -11,12 +11,12 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from contactcenter.customers import clean_changes, do_add_contact_point, do_update_customer
+from contactcenter.identity.customers import clean_changes, do_add_contact_point, do_update_customer
 from contactcenter.db import queries
 from contactcenter.db.models import ContactPoint, Customer, MergeRecord, MergeSuggestion
 from contactcenter.errors import InputError, NotFoundError
 from contactcenter.keys import HUB
-from contactcenter.merge import do_dismiss_suggestion, do_merge, do_unmerge
+from contactcenter.identity.merge import do_dismiss_suggestion, do_merge, do_unmerge
 from contactcenter.web.api import _int, _list_response, _page, read_json_object
 from contactcenter.web.auth import require
 from contactcenter.web.serialize import contact_point_json, customer_json, merge_record_json, suggestion_json

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.assignment import do_transfer
+from contactcenter.routing.assignment import do_transfer
 from contactcenter.db import queries
 from contactcenter.db.models import Agent, Queue, utcnow
 from contactcenter.errors import ForbiddenError, InputError
 from contactcenter.keys import HUB
-from contactcenter.live_state import agent_states, queue_states
+from contactcenter.routing.live_state import agent_states, queue_states
 from contactcenter.pipeline.route import sync_queues
-from contactcenter.presence import do_set_presence
+from contactcenter.routing.presence import do_set_presence
 from contactcenter.web.api import read_json_object
 from contactcenter.web.auth import require
 from contactcenter.web.serialize import ticket_json

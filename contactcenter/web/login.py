@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from contactcenter.db.models import Agent
 from contactcenter.keys import HUB, LOGIN_ACCOUNT_LIMIT, LOGIN_ADDRESS_LIMIT
-from contactcenter.normalize import mask
+from contactcenter.identity.normalize import mask
 from contactcenter.web.auth import check_password, hash_password
 from contactcenter.web.ratelimit import RateLimiter
 from contactcenter.web.sessions import (

@@ -14,12 +14,12 @@ import aiosmtplib
 import pytest
 from sqlalchemy import func, select
 
-from channels.smtp_server import SMTP_PORT
+from contactcenter.channels.smtp_server import SMTP_PORT
 from contactcenter.app import create_app
 from contactcenter.db.engine import create_engine, create_sessionmaker
 from contactcenter.db.models import ContactPoint, InboundRecord, Interaction, OutboxMessage, Ticket
 from contactcenter.hub import Hub
-from contactcenter.outbox import OutboxWorker
+from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.settings import ImapMailbox, Settings, load_settings
 from contactcenter.web.auth import create_api_token
 from tests.factories import settings_with
@@ -283,13 +283,13 @@ async def test_serve_runs_the_smtp_receiver(tmp_path, database_url: str) -> None
 
 
 async def test_unreadable_mail_is_kept_raw_and_a_ticket_says_so(mail_hub: MailHub, monkeypatch: pytest.MonkeyPatch) -> None:
-    import channels.email_accept
+    from contactcenter.channels import email_accept
 
     def broken_parser(raw: bytes, limits: object) -> None:
         raise ValueError("parser bug")
 
     # Stands in for a parser bug on some future mail: nothing else is replaced.
-    monkeypatch.setattr(channels.email_accept, "parse_email", broken_parser)
+    monkeypatch.setattr(email_accept, "parse_email", broken_parser)
     mail = make_mail(sender="alice@example.com")
     answer = await mail_hub.send(mail.as_bytes(), sender="alice@example.com", recipients=[SUPPORT])
     assert "OK" in answer

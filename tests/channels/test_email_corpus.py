@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from channels.smtp_server import SMTP_PORT
+from contactcenter.channels.smtp_server import SMTP_PORT
 from contactcenter.app import create_app
 from contactcenter.db.models import Attachment, Interaction, Ticket
 from contactcenter.hub import Hub

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from channels.email_parse import AttachmentLimits, parse_email
-from channels.email_text import decode_bytes, html_to_text, split_reply
+from contactcenter.channels.email_parse import AttachmentLimits, parse_email
+from contactcenter.channels.email_text import decode_bytes, html_to_text, split_reply
 
 LIMITS = AttachmentLimits(max_bytes=1000, max_count=3)
 

@@ -11,8 +11,8 @@ import aioimaplib
 import pytest
 from sqlalchemy import func, select
 
-from channels.imap_poller import ImapPoller
-from channels.imap_wiring import imap_accept
+from contactcenter.channels.imap_poller import ImapPoller
+from contactcenter.channels.imap_wiring import imap_accept
 from contactcenter.db.models import InboundRecord, Interaction
 from contactcenter.settings import ImapMailbox
 from tests.polling import eventually, processed

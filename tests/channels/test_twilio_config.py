@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from channels.twilio_common import line_is_open
-from contactcenter.calendars import is_open, parse_calendar
+from contactcenter.channels.twilio_common import line_is_open
+from contactcenter.routing.calendars import is_open, parse_calendar
 from contactcenter.errors import ConfigError
 from contactcenter.settings import CalendarSettings, load_settings
 from tests.hubprocess import write_config

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from contactcenter.db.models import ContactPoint, Interaction, OutboxMessage, Ticket
-from contactcenter.outbox import OutboxWorker
+from contactcenter.outbound.outbox import OutboxWorker
 from tests.factories import settings_with
 from tests.polling import eventually
 from tests.twilio_standin import (  # noqa: F401

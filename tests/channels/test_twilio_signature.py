@@ -135,7 +135,7 @@ async def test_a_form_of_another_type_is_refused(client, hub):
 
 async def test_switched_off_validation_accepts_unsigned_requests_and_warns(aiohttp_client, hub, caplog):
     hub.settings = settings_with(hub.settings, twilio={"validate_signatures": False})
-    with caplog.at_level(logging.WARNING, logger="channels.twilio_common"):
+    with caplog.at_level(logging.WARNING, logger="contactcenter.channels.twilio_common"):
         client = await aiohttp_client(create_app(hub.settings, hub, workers=False))
     assert any("validate_signatures is false" in r.getMessage() for r in caplog.records)
     assert (await client.post("/webhooks/twilio/sms", data=params("sms_inbound_basic"))).status == 200

@@ -9,7 +9,7 @@ import pytest
 from multidict import MultiDict, MultiDictProxy
 from sqlalchemy import select
 
-from channels.twilio_sms import parse_sms
+from contactcenter.channels.twilio_sms import parse_sms
 from contactcenter.contact import ChannelKind, Identity
 from contactcenter.db.models import ContactPoint, Interaction, OutboxMessage, Ticket
 from tests.factories import settings_with

@@ -9,7 +9,7 @@ import pytest
 from multidict import MultiDict, MultiDictProxy
 from sqlalchemy import select
 
-from channels.twilio_voice import parse_call
+from contactcenter.channels.twilio_voice import parse_call
 from contactcenter.contact import ChannelKind, Identity
 from contactcenter.db.models import Agent, ContactPoint, Interaction, Queue, Ticket
 from contactcenter.settings import TwilioMenuOption

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from contactcenter.db.models import AuditEvent, ContactPoint, Customer, MergeSuggestion
 from contactcenter.errors import InputError
-from contactcenter.importer import import_customers
+from contactcenter.identity.importer import import_customers
 from contactcenter.pipeline.run import ingest
 from tests.factories import make_inbound
 

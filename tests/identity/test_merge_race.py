@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from contactcenter.contact import ChannelKind
-from contactcenter.merge import do_merge
+from contactcenter.identity.merge import do_merge
 from contactcenter.pipeline.run import ingest
 from tests.factories import make_inbound
 

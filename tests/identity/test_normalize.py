@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contactcenter.normalize import name_key, normalize_email, normalize_name, normalize_phone, parse_phone
+from contactcenter.identity.normalize import name_key, normalize_email, normalize_name, normalize_phone, parse_phone
 
 GMAIL = ("gmail.com",)
 

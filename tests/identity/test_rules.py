@@ -1,10 +1,10 @@
-"""The pure matching and likeness decisions (contactcenter/identity.py)."""
+"""The pure matching and likeness decisions (contactcenter/identity/decisions.py)."""
 
 from __future__ import annotations
 
 from contactcenter.contact import Identity
-from contactcenter.identity import canonical_identities, choose_customer, group_key, is_shared_evidence, score_likeness
-from contactcenter.normalize import name_key
+from contactcenter.identity.decisions import canonical_identities, choose_customer, group_key, is_shared_evidence, score_likeness
+from contactcenter.identity.normalize import name_key
 
 
 def email(value, evidence="claimed", reply=False):

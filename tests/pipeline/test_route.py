@@ -12,7 +12,7 @@ from contactcenter.db.models import Customer, Queue, Ticket
 from contactcenter.hub import Hub
 from contactcenter.pipeline.context import IngestContext
 from contactcenter.pipeline.route import QueueRow, route_ticket
-from contactcenter.routing import PRIORITIES
+from contactcenter.routing.rules import PRIORITIES
 from tests.factories import make_inbound
 from tests.routing_factories import PRIORITY_RULES, prepare_queues, routing_settings
 

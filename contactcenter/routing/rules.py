@@ -110,7 +110,7 @@ def raised(priority: int) -> int:
 
 def check_routing_settings(settings: Settings) -> None:
     """Reject queues, rules, policies and calendars that cannot work, naming the key."""
-    from contactcenter.calendars import parse_calendar
+    from contactcenter.routing.calendars import parse_calendar
 
     routing = settings.routing
     queues = routing.queues

@@ -22,7 +22,7 @@ from contactcenter.db.models import Interaction, OutboxMessage, utcnow
 from contactcenter.errors import ChannelSendError
 from contactcenter.events import Event
 from contactcenter.hub import Hub
-from contactcenter.normalize import mask
+from contactcenter.identity.normalize import mask
 from contactcenter.settings import OutboxSettings
 
 log = logging.getLogger(__name__)

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.assignment import WORKING_STATUSES, agent_loads, effective_capacity, has_skills
+from contactcenter.routing.assignment import WORKING_STATUSES, agent_loads, effective_capacity, has_skills
 from contactcenter.db.models import Agent, Queue, Ticket
 from contactcenter.settings import Settings
-from contactcenter.sla import AT_RISK, BREACHED
+from contactcenter.routing.sla import AT_RISK, BREACHED
 from contactcenter.web.serialize import iso
 
 # Unresolved tickets: the ones whose SLA standing still matters.

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from contactcenter.contact import Evidence, Identity
-from contactcenter.normalize import fold_plus_tag, is_e164
+from contactcenter.identity.normalize import fold_plus_tag, is_e164
 
 # How sure we are that an identifier belongs to its customer, weakest first.
 EVIDENCE_RANK: dict[str, int] = {"claimed": 0, "imported": 1, "verified": 2}

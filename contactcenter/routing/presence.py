@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
-from contactcenter.assignment import release_unstarted
+from contactcenter.routing.assignment import release_unstarted
 from contactcenter.db.models import Agent, utcnow
 from contactcenter.errors import InputError, NotFoundError
 from contactcenter.events import Event

@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy import event
 
-from contactcenter.calendars import BusinessCalendar, add_business_time, business_time_between, parse_calendar
+from contactcenter.routing.calendars import BusinessCalendar, add_business_time, business_time_between, parse_calendar
 from contactcenter.db.models import Queue, Ticket, utcnow
-from contactcenter.routing import PRIORITY_NAMES
+from contactcenter.routing.rules import PRIORITY_NAMES
 from contactcenter.settings import Settings, SlaPolicy
 
 OK, AT_RISK, BREACHED = "ok", "at_risk", "breached"

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
-from contactcenter.assignment import has_skills
+from contactcenter.routing.assignment import has_skills
 from contactcenter.contact import ChannelKind, TicketType
 from contactcenter.db.models import Agent, Customer, Interaction, Queue, Ticket, utcnow
 from contactcenter.events import Event

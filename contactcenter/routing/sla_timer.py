@@ -17,14 +17,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
-from contactcenter.assignment import WORKING_STATUSES, do_transfer
+from contactcenter.routing.assignment import WORKING_STATUSES, do_transfer
 from contactcenter.db.models import Queue, Ticket, utcnow
 from contactcenter.events import Event, run_periodically
 from contactcenter.hub import Hub
 from contactcenter.pipeline.route import get_or_create_queue
-from contactcenter.routing import PRIORITY_NAMES, raised
+from contactcenter.routing.rules import PRIORITY_NAMES, raised
 from contactcenter.settings import Settings
-from contactcenter.sla import AT_RISK, BREACHED, OK, PAUSED_STATUS, QueueSla, SlaStanding, queue_sla, settle_pause, standing
+from contactcenter.routing.sla import AT_RISK, BREACHED, OK, PAUSED_STATUS, QueueSla, SlaStanding, queue_sla, settle_pause, standing
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from contactcenter.db.models import (
 )
 from contactcenter.db.queries import MAX_ID
 from contactcenter.errors import ConflictError, InputError, NotFoundError
-from contactcenter.normalize import name_key
+from contactcenter.identity.normalize import name_key
 
 log = logging.getLogger(__name__)
 

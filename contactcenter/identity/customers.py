@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.actions import audit
 from contactcenter.db.models import ContactPoint, Customer
 from contactcenter.errors import ConflictError, InputError
-from contactcenter.identity import group_key
-from contactcenter.normalize import name_key, normalize_email, normalize_name, parse_phone
+from contactcenter.identity.decisions import group_key
+from contactcenter.identity.normalize import name_key, normalize_email, normalize_name, parse_phone
 from contactcenter.settings import IdentitySettings
 
 MAX_TIER_CHARS = 20

@@ -15,7 +15,7 @@ the file does not have are left alone on existing customers:
 | `lifetime_value` | a number, `.` as decimal point | `12500.50` |
 | `external_id` | the CRM's own id for the customer, unique | `CRM-000123` |
 
-Each row is matched like a contact is (`contactcenter/identity.py`): by its
+Each row is matched like a contact is (`contactcenter/identity/decisions.py`): by its
 external id and its addresses and numbers, against the database and the rows
 before it. A row nobody holds creates a customer; a row that matches one
 customer updates it (non-empty cells overwrite, new addresses are added as
@@ -45,13 +45,13 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.customers import clean_lifetime_value, clean_segments, clean_text, clean_tier
+from contactcenter.identity.customers import clean_lifetime_value, clean_segments, clean_text, clean_tier
 from contactcenter.db.models import AuditEvent, ContactPoint, Customer
 from contactcenter.errors import InputError
 from contactcenter.hub import Hub
-from contactcenter.identity import CONFLICT_SCORE, group_key, is_shared_evidence, score_likeness, stronger
-from contactcenter.merge import suggest_merge
-from contactcenter.normalize import name_key, normalize_email, parse_phone
+from contactcenter.identity.decisions import CONFLICT_SCORE, group_key, is_shared_evidence, score_likeness, stronger
+from contactcenter.identity.merge import suggest_merge
+from contactcenter.identity.normalize import name_key, normalize_email, parse_phone
 from contactcenter.settings import IdentitySettings
 
 log = logging.getLogger(__name__)

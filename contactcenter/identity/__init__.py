@@ -1,0 +1,1 @@
+"""Who a contact is: normalised identifiers, matching decisions, merges, CRM import."""

@@ -1,0 +1,1 @@
+"""Everything we send: the durable outbox, message templates, consent, delivery reports, bounces."""

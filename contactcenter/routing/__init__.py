@@ -1,0 +1,1 @@
+"""Where work goes and how urgent it is: rules, business calendars, SLA clocks, presence, assignment."""

@@ -1,0 +1,1 @@
+"""Phone calls after they came in: progress, voicemail, outcomes, callbacks."""
