@@ -24,6 +24,7 @@ from contactcenter.db.models import Base
 from contactcenter.hub import Hub
 from contactcenter.settings import Settings, load_settings
 from contactcenter.web.auth import create_api_token
+from tests.browser import browser  # noqa: F401  (the page tests' fixture)
 from tests.factories import settings_with
 
 PG_SERVER = os.environ.get("CONTACTCENTER_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")

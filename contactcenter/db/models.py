@@ -84,6 +84,8 @@ class Customer(Base):
     segments: Mapped[list[Any]] = mapped_column(default=list)
     lifetime_value: Mapped[float] = mapped_column(Float, default=0.0)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # BCP 47 (`en`, `zh-CN`); empty until known: what we send them is written in it.
+    language: Mapped[str] = mapped_column(String(20), default="")
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     # normalize.name_key(name): finds look-alike names with one indexed lookup.
     name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
@@ -142,6 +144,9 @@ class Agent(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(300), default="")
     role: Mapped[str] = mapped_column(String(20))  # agent | supervisor | admin
+    phone: Mapped[str] = mapped_column(String(20), default="")  # E.164: where calls reach them without a softphone
+    language: Mapped[str] = mapped_column(String(20), default="en")  # BCP 47: the workspace's language
+    timezone: Mapped[str] = mapped_column(String(64), default="")  # IANA; empty: the center's
     skills: Mapped[dict[str, Any]] = mapped_column(default=dict)  # skill -> level 1..5
     capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)  # channel -> open tickets at once
     presence: Mapped[str] = mapped_column(String(20), default="offline")
@@ -171,6 +176,9 @@ class Ticket(Base):
     channel: Mapped[str] = mapped_column(String(10))  # channel of origin
     source_address: Mapped[str] = mapped_column(String(320), default="")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))  # follow-up of
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    # What was done about it; a complaint cannot be resolved without one (DESIGN.md §6).
+    resolution: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -33,7 +33,11 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR / "pages"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        # Every page string goes through _() / {% trans %}; until catalogues exist they
+        # render as written (English).
+        extensions=["jinja2.ext.i18n"],
     )
+    environment.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     environment.filters.update(FILTERS)
     return environment
 
