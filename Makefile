@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: run test install
 
-$(BIN)/contactcenter: pyproject.toml
+$(BIN)/contactcenter: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,7 +20,7 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contactcenter.channels.email_accept import accept_email
-from contactcenter.errors import TemporaryError
+from contactcenter.errors import ContactCenterError, TemporaryError
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.identity.normalize import mask, normalize_email
@@ -80,7 +81,12 @@ async def _smtp_receiver(app: web.Application) -> AsyncIterator[None]:
             loop=loop,
         )
 
-    server = await loop.create_server(protocol, host=settings.smtp_host, port=settings.smtp_port)
+    try:
+        server = await loop.create_server(protocol, host=settings.smtp_host, port=settings.smtp_port)
+    except OSError as exc:  # the hub cannot start without it: one line, no traceback
+        if exc.errno == errno.EADDRINUSE:
+            raise ContactCenterError(f"SMTP port {settings.smtp_port} is in use ([email] smtp_port)") from None
+        raise ContactCenterError(f"cannot receive SMTP on {settings.smtp_host}:{settings.smtp_port}: {exc.strerror or exc} ([email] smtp_host, smtp_port)") from None
     app[SMTP_PORT] = server.sockets[0].getsockname()[1]
     log.info("smtp: receiving on %s:%s for %d mailboxes", settings.smtp_host, app[SMTP_PORT], len(handler.mailboxes))
     yield
