@@ -60,6 +60,22 @@ class MailboxHandler:
         return "250 2.0.0 OK"
 
 
+class LongLineSMTP(SMTP):
+    """aiosmtpd's SMTP, taking lines in DATA as long as a whole message may be.
+
+    RFC 5321 §4.5.3.1.6 limits a line to 1,000 octets, but real clients send
+    longer ones (unwrapped HTML, long text) and relays such as Postfix accept
+    them; refusing them with 500 bounces real mail. The limit that protects
+    the hub is data_size_limit ([email] max_message_bytes): a line never costs
+    more memory than a message may. Command lines keep their own small limits.
+    """
+
+    def __init__(self, handler: Any, *, data_size_limit: int, **kwargs: Any):
+        # Read by SMTP.__init__ (the stream reader's buffer) and by its DATA loop.
+        self.line_length_limit = max(SMTP.line_length_limit, data_size_limit + 2)
+        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
+
+
 def setup_smtp_receiver(app: web.Application) -> None:
     """Run the receiver for the app's lifetime when `[email] smtp_host` is set."""
     if app[HUB].settings.email.smtp_host:
@@ -73,7 +89,7 @@ async def _smtp_receiver(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
 
     def protocol() -> Any:
-        return SMTP(
+        return LongLineSMTP(
             handler,
             data_size_limit=settings.max_message_bytes,  # 552 beyond it (RFC 1870)
             enable_SMTPUTF8=True,
