@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=cmd_check_config)
 
     db = command("db", "database maintenance")
-    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION", help="upgrade: apply pending migrations")
     upgrade = db_commands.add_parser(
         "upgrade", help="apply pending migrations to the configured database", description="apply pending migrations to the configured database", parents=[config]
     )
