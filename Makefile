@@ -13,7 +13,8 @@ $(BIN)/contactcenter: pyproject.toml setup.py
 
 install: $(BIN)/contactcenter
 
-# Install, load the demo data into the embedded SQLite database, and serve.
+# Install, load the demo data into the embedded SQLite database (once; a
+# second run says how to get a new API token), and serve on :8080.
 run: install
 	$(BIN)/contactcenter demo
 	$(BIN)/contactcenter serve
