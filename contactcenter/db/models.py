@@ -92,6 +92,8 @@ class Customer(Base):
     # Set when this record was merged into another; the row stays so an
     # unmerge can bring it back.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    # Set when the customer's data was erased on request: the shell stays for the figures.
+    erased_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -240,6 +242,8 @@ class Interaction(Base):
     delivery_status: Mapped[str] = mapped_column(String(20), default="")  # outbound only
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when erasure or retention blanked the words; the row stays for the figures.
+    redacted_at: Mapped[datetime | None] = mapped_column()
 
 
 class AttachmentBlob(Base):
