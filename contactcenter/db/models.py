@@ -127,6 +127,20 @@ class ContactPoint(Base):
     customer: Mapped[Customer] = relationship(back_populates="contact_points", lazy="raise_on_sql")
 
 
+class SmsSuppression(Base):
+    """A number that said STOP and whose customer was since erased.
+
+    The opt-out must outlive the erasure (carriers and Twilio require it, and a
+    suppression list is data kept to honour the person's own request), so the
+    number alone stays here, tied to nobody, until it writes START.
+    """
+
+    __tablename__ = "sms_suppressions"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Queue(Base):
     __tablename__ = "queues"
 

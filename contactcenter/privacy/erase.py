@@ -1,7 +1,8 @@
 """Erasing a customer on request (`POST /api/v1/customers/{id}/erase`).
 
 What goes: names, company, notes, the CRM id, every contact point (so the same address or
-number writing again is a new customer), ticket subjects and addresses, the words, HTML,
+number writing again is a new customer; a number that said STOP stays on the suppression
+list, tied to nobody, so it still gets no SMS until it writes START), ticket subjects and addresses, the words, HTML,
 attachments and recordings of every interaction, raw input, outgoing copies, merge
 suggestions, and the details of audit entries about them. What stays: the shells with their
 times, states, queues, tier and segments (the figures), and one audit entry saying who erased
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
 from contactcenter.db import queries
-from contactcenter.db.models import ContactPoint, Customer, Interaction, MergeSuggestion, Ticket, utcnow
+from contactcenter.db.models import ContactPoint, Customer, Interaction, MergeSuggestion, SmsSuppression, Ticket, utcnow
 from contactcenter.errors import ConflictError
 from contactcenter.privacy.export import audit_events_about
 from contactcenter.privacy.redact import redact_interactions
@@ -56,6 +57,13 @@ async def do_erase_customer(session: AsyncSession, customer_id: int, actor: str,
     await session.execute(
         delete(MergeSuggestion).where(or_(MergeSuggestion.customer_a_id.in_(ids), MergeSuggestion.customer_b_id.in_(ids)))
     )
+    stopped = set(
+        await session.scalars(
+            select(ContactPoint.value).where(ContactPoint.customer_id.in_(ids), ContactPoint.kind == "phone", ContactPoint.opted_out)
+        )
+    )
+    existing = set(await session.scalars(select(SmsSuppression.phone).where(SmsSuppression.phone.in_(stopped))))
+    session.add_all(SmsSuppression(phone=phone) for phone in sorted(stopped - existing))
     await session.execute(delete(ContactPoint).where(ContactPoint.customer_id.in_(ids)))
     now = utcnow()
     for record in customers:

@@ -147,3 +147,22 @@ async def ticket_figures(hub) -> list[tuple]:
             .order_by(Ticket.id)
         )
         return [tuple(r) for r in rows]
+
+
+async def test_a_number_that_said_stop_still_gets_no_sms_after_erasure_until_start(client, hub, auth):
+    sms = "/webhooks/twilio/sms"
+    await signed(client, sms, "sms_inbound_basic", 200, From=DANA_PHONE, MessageSid="SM" + "1" * 32, Body="My order?")
+    await signed(client, sms, "sms_inbound_basic", 200, From=DANA_PHONE, MessageSid="SM" + "2" * 32, Body="STOP")
+    [dana] = (await (await client.get("/api/v1/customers?phone=%2B12065550143", headers=auth)).json())["items"]
+    assert (await client.post(f"/api/v1/customers/{dana['id']}/erase", json={"reason": "asked"}, headers=auth)).status == 200
+
+    await signed(client, sms, "sms_inbound_basic", 200, From=DANA_PHONE, MessageSid="SM" + "3" * 32, Body="Hello again")
+    [again] = (await (await client.get("/api/v1/customers?phone=%2B12065550143", headers=auth)).json())["items"]
+    assert again["id"] != dana["id"]
+    [ticket] = (await (await client.get(f"/api/v1/tickets?customer_id={again['id']}", headers=auth)).json())["items"]
+    refused = await client.post(f"/api/v1/tickets/{ticket['id']}/replies", json={"text": "Hi!"}, headers=auth)
+    assert refused.status == 409 and (await refused.json())["error"]["code"] == "opted_out"
+
+    await signed(client, sms, "sms_inbound_basic", 200, From=DANA_PHONE, MessageSid="SM" + "4" * 32, Body="START")
+    allowed = await client.post(f"/api/v1/tickets/{ticket['id']}/replies", json={"text": "Welcome back"}, headers=auth)
+    assert allowed.status == 201, await allowed.text()
