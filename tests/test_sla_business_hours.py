@@ -24,7 +24,7 @@ from contactcenter.db.models import Queue, Ticket
 from contactcenter.hub import Hub
 from contactcenter.routing.sla import queue_sla, start_clocks
 from contactcenter.routing.sla_timer import check_sla
-from tests.routing_factories import make_ticket, prepare_queues, routing_settings
+from tests.routing_factories import hub_with_queues, make_ticket
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -56,10 +56,8 @@ def london(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 @pytest.fixture
 async def office_hub(tmp_path, monkeypatch, database_url):
     monkeypatch.chdir(tmp_path)
-    hub = Hub.create(routing_settings(tmp_path, OFFICE), database_url)
-    await prepare_queues(hub)
-    yield hub
-    await hub.close()
+    async with hub_with_queues(tmp_path, database_url, OFFICE) as hub:
+        yield hub
 
 
 async def open_ticket(hub: Hub, created: datetime) -> int:
