@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import os
 import tomllib
 import types
@@ -429,14 +430,32 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         return value
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     if hint is bool and not isinstance(value, bool):
         raise _wrong_type(name, "true or false", value)
     if hint in (int, float) and (isinstance(value, bool) or not isinstance(value, hint)):
         raise _wrong_type(name, "a number", value)
+    if hint in (int, float):
+        _check_number(name, value)
     if hint is str and not isinstance(value, str):
         raise _wrong_type(name, "a string", value)
     return value
+
+
+# Keys (or tables of per-priority values) that hold a length of time.
+_DURATION_SUFFIXES = ("_seconds", "_timeout", "_minutes", "_hours", "_days")
+
+
+def _check_number(name: str, value: float) -> None:
+    """No setting means anything with nan or infinity, and no length of time is negative.
+
+    TOML and the environment both accept `nan` and `inf`; a timer set to nan
+    never fires and compares unequal to itself, so it is refused here.
+    """
+    if not math.isfinite(value):
+        raise ConfigError(f"[{_section(name)}] {_key(name)} must be a finite number, got {value!r}")
+    if value < 0 and any(part.endswith(_DURATION_SUFFIXES) for part in name.split(".")[-2:]):
+        raise ConfigError(f"[{_section(name)}] {_key(name)} is a duration and must be 0 or more, got {value!r}")
 
 
 def _check(settings: Settings) -> None:
