@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,7 +20,7 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contactcenter.channels.email_accept import accept_email
-from contactcenter.errors import TemporaryError
+from contactcenter.errors import ContactCenterError, TemporaryError
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.identity.normalize import mask, normalize_email
@@ -59,6 +60,22 @@ class MailboxHandler:
         return "250 2.0.0 OK"
 
 
+class LongLineSMTP(SMTP):
+    """aiosmtpd's SMTP, taking lines in DATA as long as a whole message may be.
+
+    RFC 5321 §4.5.3.1.6 limits a line to 1,000 octets, but real clients send
+    longer ones (unwrapped HTML, long text) and relays such as Postfix accept
+    them; refusing them with 500 bounces real mail. The limit that protects
+    the hub is data_size_limit ([email] max_message_bytes): a line never costs
+    more memory than a message may. Command lines keep their own small limits.
+    """
+
+    def __init__(self, handler: Any, *, data_size_limit: int, **kwargs: Any):
+        # Read by SMTP.__init__ (the stream reader's buffer) and by its DATA loop.
+        self.line_length_limit = max(SMTP.line_length_limit, data_size_limit + 2)
+        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
+
+
 def setup_smtp_receiver(app: web.Application) -> None:
     """Run the receiver for the app's lifetime when `[email] smtp_host` is set."""
     if app[HUB].settings.email.smtp_host:
@@ -72,7 +89,7 @@ async def _smtp_receiver(app: web.Application) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
 
     def protocol() -> Any:
-        return SMTP(
+        return LongLineSMTP(
             handler,
             data_size_limit=settings.max_message_bytes,  # 552 beyond it (RFC 1870)
             enable_SMTPUTF8=True,
@@ -80,7 +97,12 @@ async def _smtp_receiver(app: web.Application) -> AsyncIterator[None]:
             loop=loop,
         )
 
-    server = await loop.create_server(protocol, host=settings.smtp_host, port=settings.smtp_port)
+    try:
+        server = await loop.create_server(protocol, host=settings.smtp_host, port=settings.smtp_port)
+    except OSError as exc:  # the hub cannot start without it: one line, no traceback
+        if exc.errno == errno.EADDRINUSE:
+            raise ContactCenterError(f"SMTP port {settings.smtp_port} is in use ([email] smtp_port)") from None
+        raise ContactCenterError(f"cannot receive SMTP on {settings.smtp_host}:{settings.smtp_port}: {exc.strerror or exc} ([email] smtp_host, smtp_port)") from None
     app[SMTP_PORT] = server.sockets[0].getsockname()[1]
     log.info("smtp: receiving on %s:%s for %d mailboxes", settings.smtp_host, app[SMTP_PORT], len(handler.mailboxes))
     yield

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import false, func, or_, select, text
+from sqlalchemy import false, func, or_, select
 
 from contactcenter.actions import do_answer
 from contactcenter.db import queries
@@ -12,6 +12,7 @@ from contactcenter.errors import InputError
 from contactcenter.keys import HUB
 from contactcenter.identity.normalize import is_text, normalize_email, normalize_phone
 from contactcenter.web.auth import require
+from contactcenter.web.health import handle_health, handle_live
 from contactcenter.web.openapi import handle_openapi
 from contactcenter.web.serialize import customer_json, interaction_json, ticket_json
 
@@ -22,6 +23,7 @@ TICKET_STATUSES = ("new", "open", "pending", "resolved", "closed")
 
 def setup_api(app: web.Application) -> None:
     app.router.add_get("/healthz", handle_health)
+    app.router.add_get("/healthz/live", handle_live)
     app.router.add_get("/api/v1/openapi.json", handle_openapi)
     app.router.add_get("/api/v1/customers", handle_customer_search)
     app.router.add_get("/api/v1/customers/{id:\\d+}", handle_customer)
@@ -29,13 +31,6 @@ def setup_api(app: web.Application) -> None:
     app.router.add_get("/api/v1/tickets", handle_ticket_list)
     app.router.add_get("/api/v1/tickets/{id}", handle_ticket)
     app.router.add_post("/api/v1/tickets/{id}/replies", handle_ticket_reply)
-
-
-async def handle_health(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    async with hub.reads() as session:
-        await session.execute(text("SELECT 1"))
-    return web.json_response({"status": "ok"})
 
 
 async def handle_customer_search(request: web.Request) -> web.Response:
