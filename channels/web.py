@@ -73,7 +73,9 @@ async def handle_form_post(request: web.Request) -> web.Response:
     if not request.app[FORM_RATE_LIMIT].allow(request.remote or "unknown"):
         raise RateLimitedError("Too many messages from your address. Please wait a minute and try again.")
     try:
-        contact = parse_contact(values, hub.settings, channel=ChannelKind.WEB, provider_id=f"form:{form_id}")
+        contact = parse_contact(
+            values, hub.settings, channel=ChannelKind.WEB, provider_id=f"form:{form_id}", client_address=request.remote or "unknown"
+        )
     except InputError as exc:
         return _form_page(request, values, exc.fields, status=400)
     try:
@@ -123,6 +125,7 @@ def parse_contact(
     channel: ChannelKind,
     provider_id: str,
     customer: Any = None,
+    client_address: str = "",
 ) -> InboundContact:
     """Check what a person typed and build the contact; InputError lists every problem."""
     limits = settings.web
@@ -170,6 +173,9 @@ def parse_contact(
         ticket_type=TicketType(ticket_type),
         source_address=channel.value,
         customer_hints={k: v for k, v in (customer or {}).items() if k in ("tier", "external_id", "segments")},
+        # The public form's sender: acknowledgements on its behalf are capped
+        # (outbound/acknowledgements.py). The JSON intake's caller holds a token.
+        metadata={"client_address": client_address} if client_address else {},
     )
 
 

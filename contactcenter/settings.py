@@ -70,6 +70,10 @@ class TicketSettings:
     auto_acknowledge: bool
     reopen_days: float
     acknowledgements_per_hour: int
+    claimed_acknowledgements_per_hour: int
+    acknowledgements_per_client_per_hour: int
+    sms_acknowledgement_countries: list[str]
+    confirm_claimed_addresses: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from contactcenter.keys import HUB
 from contactcenter.identity.normalize import is_text, normalize_email, normalize_phone
 from contactcenter.web.auth import require
 from contactcenter.web.openapi import handle_openapi
+from contactcenter.web.params import number_field, parse_id, path_id
 from contactcenter.web.serialize import customer_json, interaction_json, ticket_json
 
 DEFAULT_PAGE = 50
@@ -24,8 +25,8 @@ def setup_api(app: web.Application) -> None:
     app.router.add_get("/healthz", handle_health)
     app.router.add_get("/api/v1/openapi.json", handle_openapi)
     app.router.add_get("/api/v1/customers", handle_customer_search)
-    app.router.add_get("/api/v1/customers/{id:\\d+}", handle_customer)
-    app.router.add_get("/api/v1/customers/{id:\\d+}/interactions", handle_customer_interactions)
+    app.router.add_get("/api/v1/customers/{id}", handle_customer)
+    app.router.add_get("/api/v1/customers/{id}/interactions", handle_customer_interactions)
     app.router.add_get("/api/v1/tickets", handle_ticket_list)
     app.router.add_get("/api/v1/tickets/{id}", handle_ticket)
     app.router.add_post("/api/v1/tickets/{id}/replies", handle_ticket_reply)
@@ -67,7 +68,7 @@ async def handle_customer_search(request: web.Request) -> web.Response:
 async def handle_customer(request: web.Request) -> web.Response:
     await require(request, "agent")
     async with request.app[HUB].reads() as session:
-        customer = await queries.get_customer(session, int(request.match_info["id"]))
+        customer = await queries.get_customer(session, path_id(request))
         points = await queries.contact_points_of(session, customer.id)
     return web.json_response(customer_json(customer, points))
 
@@ -77,7 +78,7 @@ async def handle_customer_interactions(request: web.Request) -> web.Response:
     await require(request, "agent")
     limit, after = _page(request)
     async with request.app[HUB].reads() as session:
-        customer = await queries.get_customer(session, int(request.match_info["id"]))
+        customer = await queries.get_customer(session, path_id(request))
         rows = list(
             await session.scalars(
                 select(Interaction)
@@ -106,7 +107,7 @@ async def handle_ticket_list(request: web.Request) -> web.Response:
     async with request.app[HUB].reads() as session:
         names = await queries.queue_names(session)
         if queue := _query(request, "queue"):
-            ids = [i for i, n in names.items() if n == queue] or ([int(queue)] if queue.isdigit() else [-1])
+            ids = [i for i, n in names.items() if n == queue] or [parse_id(queue) or -1]
             query = query.where(Ticket.queue_id.in_(ids))
         tickets = list(await session.scalars(query.order_by(Ticket.id).limit(limit)))
     return _list_response(request, [ticket_json(t, names.get(t.queue_id or 0)) for t in tickets], limit)
@@ -180,9 +181,7 @@ def _list_response(request: web.Request, items: list[dict], limit: int) -> web.R
 
 
 def _int(value: str, name: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        raise InputError(f"{name} must be a whole number", fields={name: "must be a whole number"})
-    return int(value)
+    return number_field(value, name, maximum=10**18)
 
 
 def _escape_like(text: str) -> str:
