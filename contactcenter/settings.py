@@ -165,6 +165,8 @@ class EmailSettings:
     addresses: dict[str, str]
     max_attachment_bytes: int
     max_attachments: int
+    max_smtp_sessions: int
+    max_bytes_in_memory: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 from sqlalchemy import false, func, or_, select, text
 
@@ -151,11 +153,28 @@ async def read_json_object(request: web.Request) -> dict:
     if request.content_type != "application/json":
         raise InputError("send application/json", code="unsupported_media_type", status=415)
     try:
-        body = await request.json()
+        body = json.loads(await request.text(), object_pairs_hook=_refuse_duplicate_keys)
+    except DuplicateKeyError as exc:
+        raise InputError(f"the key {exc.key!r} appears twice in one object", code="malformed_json") from None
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         raise InputError("the body is not valid JSON", code="malformed_json") from None
     if not isinstance(body, dict):
         raise InputError("the body must be a JSON object", code="malformed_json")
+    return body
+
+
+class DuplicateKeyError(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key[:100]
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    """RFC 8259 §4 leaves repeated names undefined; parsers disagree on which wins, so we take none."""
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen: set[str] = set()
+        raise DuplicateKeyError(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
     return body
 
 
