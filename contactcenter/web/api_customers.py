@@ -17,9 +17,9 @@ from contactcenter.db.models import ContactPoint, Customer, MergeRecord, MergeSu
 from contactcenter.errors import InputError, NotFoundError
 from contactcenter.keys import HUB
 from contactcenter.identity.merge import do_dismiss_suggestion, do_merge, do_unmerge
-from contactcenter.web.api import _int, _list_response, _page, read_json_object
+from contactcenter.web.api import _list_response, _page, read_json_object
 from contactcenter.web.auth import require
-from contactcenter.web.params import id_field, path_id
+from contactcenter.web.params import id_field, parse_id, path_id
 from contactcenter.web.serialize import contact_point_json, customer_json, merge_record_json, suggestion_json
 
 
@@ -103,7 +103,9 @@ async def handle_suggestion_list(request: web.Request) -> web.Response:
         )
     )
     if customer_id := request.query.get("customer_id"):
-        wanted = _int(customer_id, "customer_id")
+        wanted = parse_id(customer_id) or -1  # beyond every key: names no customer
+        if not (customer_id.isascii() and customer_id.isdigit()):
+            raise InputError("customer_id must be a whole number", fields={"customer_id": "must be a whole number"})
         query = query.where((MergeSuggestion.customer_a_id == wanted) | (MergeSuggestion.customer_b_id == wanted))
     async with request.app[HUB].reads() as session:
         rows = list(await session.execute(query.order_by(MergeSuggestion.id).limit(limit)))

@@ -14,7 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from contactcenter.db.queries import MAX_ID  # INTEGER keys: the bound PostgreSQL sets, used on SQLite too
+from contactcenter.db.queries import (
+    MAX_ID,  # INTEGER keys: the bound PostgreSQL sets, used on SQLite too
+)
 from contactcenter.errors import InputError, NotFoundError
 
 # Every number we read is far below this; longer strings are refused unread.

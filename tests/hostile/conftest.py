@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
+from contactcenter.channels.smtp_server import SMTP_PORT
 from sqlalchemy import func, select
 
-from contactcenter.channels.smtp_server import SMTP_PORT
-from contactcenter.keys import HUB
 from contactcenter.db.models import ContactPoint, InboundRecord, Interaction, OutboxMessage, Ticket
+from contactcenter.keys import HUB
 from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.web import csrf
 from tests.factories import settings_with
