@@ -20,6 +20,7 @@ from contactcenter.errors import ChannelSendError, InputError, RateLimitedError
 from contactcenter.hub import Hub
 from contactcenter.keys import FORM_RATE_LIMIT, HUB
 from contactcenter.identity.normalize import is_text, normalize_email, normalize_name, normalize_phone
+from contactcenter.outbound.confirmation import do_confirm_address, read_confirmation
 from contactcenter.pipeline.run import ContactKeptForReplay, ingest
 from contactcenter.settings import Settings
 from contactcenter.web import csrf
@@ -49,6 +50,8 @@ class WebChannel:
         app.router.add_get("/contact", handle_form)
         app.router.add_post("/contact", handle_form_post)
         app.router.add_post("/api/v1/contacts", handle_json_contact)
+        app.router.add_get("/contact/confirm/{token}", handle_confirm)
+        app.router.add_post("/contact/confirm/{token}", handle_confirm)
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
         raise ChannelSendError("the web channel does not send messages", retryable=False)
@@ -83,6 +86,22 @@ async def handle_form_post(request: web.Request) -> web.Response:
     except ContactKeptForReplay:
         return render_page("contact_sent.html", reference="")
     return render_page("contact_sent.html", reference=result.reference)
+
+
+async def handle_confirm(request: web.Request) -> web.Response:
+    """The link of an address confirmation mail: GET asks for the click, POST confirms (outbound/confirmation.py)."""
+    hub = request.app[HUB]
+    found = read_confirmation(hub.secret_key, request.match_info["token"])
+    if found is None:
+        return render_page("contact_confirm.html", status=404, state="invalid")
+    if request.method == "GET":
+        return render_page("contact_confirm.html", state="ask")
+    async with hub.sessions() as session, session.begin():
+        ticket, events = await do_confirm_address(session, hub.settings, *found)
+    if ticket is None:
+        return render_page("contact_confirm.html", status=404, state="invalid")
+    hub.bus.publish_all(events)
+    return render_page("contact_confirm.html", state="done", reference=ticket.reference)
 
 
 async def handle_json_contact(request: web.Request) -> web.Response:

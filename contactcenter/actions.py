@@ -64,6 +64,7 @@ async def do_reply_to(
     kind: str = "reply",
     now: datetime | None = None,
     meta: dict[str, str] | None = None,
+    subject: str | None = None,
 ) -> tuple[Interaction, OutboxMessage, list[Event]]:
     """Queue an answer on the ticket to an address the caller found and checked (opt-out included).
 
@@ -86,7 +87,7 @@ async def do_reply_to(
         direction="outbound",
         provider_id=message_id or None,
         author_agent_id=author_agent_id,
-        subject=reply_subject(ticket),
+        subject=reply_subject(ticket) if subject is None else subject,
         text=text,
         html=html,
         delivery_status="queued",

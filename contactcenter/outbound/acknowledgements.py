@@ -20,6 +20,7 @@ Anyone can type anyone's address or number into the public form. So:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from gettext import gettext
 
 from contactcenter.contact import ChannelKind, Identity, InboundContact
 from contactcenter.identity.decisions import TYPED_CHANNELS
@@ -40,6 +41,16 @@ class Acknowledgement:
     per_hour: int  # at most this many acknowledgements to `to` in an hour
     client: str = ""  # the form's sender, limited to `per_client_hour` acknowledgements
     per_client_hour: int = 0
+
+    @property
+    def confirms(self) -> bool:
+        """The fixed-text mail asking to confirm a typed address (it carries a signed link)."""
+        return self.template == "address_confirmation"
+
+    @property
+    def subject(self) -> str | None:
+        """A fixed subject for the confirmation (none of the sender's words); None: the ticket's."""
+        return gettext("Please confirm your email address") if self.confirms else None
 
 
 def is_typed(contact: InboundContact, identity: Identity) -> bool:

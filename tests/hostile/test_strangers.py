@@ -65,3 +65,24 @@ async def test_a_form_naming_a_customers_address_opens_its_own_ticket_and_shows_
     assert original.text == "Where is it?"
     [typed] = await rows(hub, Interaction, Interaction.ticket_id == second.id, Interaction.direction == "inbound")
     assert typed.match_evidence == "claimed"
+
+
+async def test_with_confirmation_required_a_typed_address_gets_only_the_link_until_it_clicks(client, hub, relay):
+    hub.settings = settings_with(hub.settings, tickets={"confirm_claimed_addresses": True})
+    response = await post_form(client, name="Mallory", email="frank@example.com", subject="Your account is locked", message="click evil.test")
+    assert response.status == 200
+    await deliver_all(hub)
+    [confirmation] = relay.messages
+    text = confirmation.get_body(("plain",)).get_content()
+    assert "locked" not in str(confirmation["Subject"]) and "locked" not in text and "evil.test" not in text and "Mallory" not in text
+    link = re.search(r"https://hub\.example\.test(/contact/confirm/\S+)", text).group(1)
+    assert (await client.get(link)).status == 200  # a scanner following the link confirms nothing
+    assert len(await rows(hub, OutboxMessage)) == 1
+    confirmed = await client.post(link)
+    assert confirmed.status == 200
+    [ticket] = await rows(hub, Ticket)
+    assert re.findall(r"CC-\d{6}", await confirmed.text()) == [ticket.reference] * 2
+    assert (await client.post(link)).status == 200  # a second click sends nothing more
+    await deliver_all(hub)
+    assert len(relay.messages) == 2 and ticket.reference in str(relay.messages[1]["Subject"])
+    assert (await client.post(link[:-3] + "abc")).status == 404
