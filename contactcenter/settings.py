@@ -143,6 +143,12 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    interactions_days: int
+    check_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxSettings:
     poll_seconds: float
     max_attempts: int
@@ -265,6 +271,7 @@ class Settings:
     sla: SlaSettings
     calendars: dict[str, CalendarSettings]
     workspace: WorkspaceSettings
+    retention: RetentionSettings
     # Where the file came from, for messages; not a key.
     source: str = field(default="", compare=False)
 
@@ -429,6 +436,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[ingest] batch_size and writers must be at least 1")
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
+    if settings.retention.interactions_days < 0 or not settings.retention.check_seconds > 0:
+        raise ConfigError("[retention] interactions_days must be 0 or more and check_seconds more than 0")
     names = [m.name for m in settings.imap.mailboxes]
     for i, mailbox in enumerate(settings.imap.mailboxes):
         where = f"[imap] mailboxes[{i}]"
