@@ -81,6 +81,10 @@ class TicketSettings:
     auto_acknowledge: bool
     reopen_days: float
     acknowledgements_per_hour: int
+    claimed_acknowledgements_per_hour: int
+    acknowledgements_per_client_per_hour: int
+    sms_acknowledgement_countries: list[str]
+    confirm_claimed_addresses: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +182,8 @@ class EmailSettings:
     addresses: dict[str, str]
     max_attachment_bytes: int
     max_attachments: int
+    max_smtp_sessions: int
+    max_bytes_in_memory: int
 
 
 @dataclass(frozen=True, slots=True)
