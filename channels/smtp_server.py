@@ -17,6 +17,7 @@ like ours.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import contextlib
 import errno
 import logging
@@ -34,6 +35,12 @@ from contactcenter.keys import HUB
 from contactcenter.identity.normalize import mask, normalize_email
 
 log = logging.getLogger(__name__)
+
+try:
+    LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6")
+    LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+except (OSError, AttributeError):  # not glibc
+    LIBC = None
 
 # A message that finds the memory budget spent waits this long for its turn.
 MEMORY_WAIT_SECONDS = 30.0
@@ -62,13 +69,9 @@ class MailboxHandler:
         assert isinstance(raw, bytes)
         envelope.content = envelope.original_content = None  # `raw` is the one copy from here on
         try:
-            async with self.budget.hold(len(raw)):
-                await accept_email(
-                    self.hub, raw, recipients=list(envelope.rcpt_tos), source="smtp", envelope_from=envelope.mail_from or ""
-                )
-        except MemoryBudgetSpent:
-            log.warning("smtp: %d bytes from %s wait for memory; asked the sender to retry", len(raw), mask(envelope.mail_from or "<>"))
-            return "451 4.3.1 Too much mail in progress, please try again later"
+            await accept_email(
+                self.hub, raw, recipients=list(envelope.rcpt_tos), source="smtp", envelope_from=envelope.mail_from or ""
+            )
         except TemporaryError:
             log.warning("smtp: could not store a message from %s; asked the sender to retry", mask(envelope.mail_from or "<>"))
             return "451 4.3.0 Temporary failure storing the message, please try again later"
@@ -96,6 +99,17 @@ class LongLineSMTP(SMTP):
 
 class MemoryBudgetSpent(Exception):
     """The bytes of mail in progress would exceed the budget for longer than we wait."""
+
+
+def give_back_memory() -> None:
+    """Hand freed heap back to the system once no mail is in memory.
+
+    CPython frees a 24 MB message's buffers, but glibc keeps the pages in its
+    arenas, so the hub would stay at its peak size after a burst of large mail.
+    malloc_trim(3) returns them; elsewhere than glibc this does nothing.
+    """
+    if LIBC is not None:
+        LIBC.malloc_trim(0)
 
 
 class ByteBudget:
@@ -126,6 +140,8 @@ class ByteBudget:
             async with self.changed:
                 self.held -= size
                 self.changed.notify_all()
+                if self.held == 0:
+                    give_back_memory()
 
 
 class BoundedSMTP(LongLineSMTP):
@@ -135,6 +151,23 @@ class BoundedSMTP(LongLineSMTP):
         super().__init__(handler, **kwargs)
         self.sessions = sessions  # [count] shared by every session of one receiver
         self.max_sessions = max_sessions
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """Receive, parse and store one message within the memory budget.
+
+        Each message in progress holds `max_message_bytes` of the budget from
+        before its first byte is read until it is stored, since its size is not
+        known beforehand (SIZE is optional, RFC 1870): so at most
+        max_bytes_in_memory / max_message_bytes messages are in memory at once,
+        and the others wait before the 354, then get 451 and retry.
+        """
+        budget: ByteBudget = self.event_handler.budget
+        try:
+            async with budget.hold(self.data_size_limit or 0):
+                await super().smtp_DATA(arg)
+        except MemoryBudgetSpent:
+            log.warning("smtp: the memory budget for mail is spent; asked the sender to retry")
+            await self.push("451 4.3.1 Too much mail in progress, please try again later")
 
     async def _handle_client(self) -> None:
         if self.sessions[0] >= self.max_sessions:
