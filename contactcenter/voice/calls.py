@@ -139,7 +139,8 @@ async def route_call(hub: Hub, call_sid: str, menu_queue: str, **facts: Any) -> 
         call = await lock_call(session, call_sid)
         if call is None:
             return queue_name
-        ticket = await session.get(Ticket, call.ticket_id) if call.ticket_id else None
+        # Locked: an assigner round may hold it right now, and its choice must be seen.
+        ticket = await session.get(Ticket, call.ticket_id, with_for_update=True, populate_existing=True) if call.ticket_id else None
         digits = str(facts.get("menu_digits") or "")
         if ticket is not None and ticket.status in ("new", "open") and not call.meta.get("call", {}).get("answered_by"):
             queue_name = await _route_by_choice(session, hub.settings, ticket, digits, menu_queue, events)
