@@ -104,7 +104,7 @@ async def handle_transfer(request: web.Request) -> web.Response:
     elif kind == "agent" and value.isdigit() and int(value) <= queries.MAX_ID:
         action = transfer.cold_transfer(request.app[HUB], reference, person.principal, agent_id=int(value))
     else:
-        return _back(reference, error="Choose a queue or an agent to transfer the call to.")
+        return _back(reference, error="bad_target")
     return await _done(reference, action, "transferred")
 
 
@@ -177,13 +177,15 @@ async def _posted_form(request: web.Request) -> tuple:  # type: ignore[type-arg]
 async def _done(reference: str, action, notice: str) -> web.Response:  # type: ignore[no-untyped-def]
     try:
         await action
-    except (ConflictError, ForbiddenError) as exc:
-        return _back(reference, error=exc.message)
+    except ForbiddenError:
+        return _back(reference, error="forbidden")
+    except ConflictError as exc:
+        return _back(reference, error=exc.code or "provider_refused")
     return _back(reference, notice=notice)
 
 
 def _back(reference: str, *, notice: str = "", error: str = "") -> web.Response:
-    query = f"call_error={quote(error)}" if error else f"call={notice}"
+    query = f"call_error={quote(error)}" if error else f"call={quote(notice)}"
     return see_other(f"/agent/tickets/{quote(reference)}?{query}#call-controls")
 
 

@@ -175,7 +175,9 @@ def _text_problem(text: str, what: str, limit: int) -> str:
 async def _ticket_page(request: web.Request, person: Person, *, status: int = 200, **values: object) -> web.Response:
     async with request.app[HUB].reads() as session:
         view = await ticket_view(session, request.match_info["reference"])
-        calls = await call_panel(session, request.app[HUB], view.ticket, view.timeline)
+        calls = await call_panel(
+            session, request.app[HUB], view.ticket, view.timeline, notice=request.query.get("call", ""), error=request.query.get("call_error", "")
+        )
     defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": ""}
     return private_page(
         request,
