@@ -11,11 +11,14 @@ from contactcenter.db.models import Agent, AuditEvent, Interaction, Ticket
 from contactcenter.settings import QueueSettings, RoutingRule, RuleActions, RuleConditions, TwilioMenuOption
 from tests.factories import settings_with
 from tests.polling import eventually
-from tests.twilio_standin import PUBLIC_URL, params, post_signed, twilio_settings
+from tests.twilio_standin import params, post_signed, twilio_settings
 from tests.twiml_check import check_twiml
 from tests.web.workspace_helpers import add_agent
 
 CALL_SID = "CA6a4a10c1e6b9c7bb0577933d598cc013"
+# Plain http, so the test client keeps the workspace's session cookies (they are
+# Secure behind https); Twilio signs whatever URL the hub is configured with.
+PUBLIC_URL = "http://hub.example.test"
 DANA = "+12065550143"
 MENU = [
     TwilioMenuOption(digit="1", queue="billing", words=["billing"]),
@@ -35,6 +38,7 @@ def call_settings(settings, standin, **voice):
     base = twilio_settings(settings, standin.url, menu=MENU)
     return settings_with(
         base,
+        http={"public_url": PUBLIC_URL},
         routing={"queues": QUEUES, "rules": [IVR_RULE], "assign_interval_seconds": 60.0},
         voice={"agent_ring_seconds": 20, "wrap_up_seconds": 0.5, "record_calls": False, **voice},
         twilio={"voice": dataclasses.replace(base.twilio.voice, hold_music_url="")},
@@ -48,7 +52,7 @@ async def add_phone_agent(hub, name: str, phone: str, skills: dict, voice: int =
 
 
 async def twiml(client, path: str, context: str = "call", **changes: str) -> ET.Element:
-    response = await post_signed(client, path, params("voice_inbound_ringing", **changes))
+    response = await signed(client, path, params("voice_inbound_ringing", **changes))
     assert response.status == 200, await response.text()
     return check_twiml(await response.text(), context, PUBLIC_URL)
 
@@ -56,8 +60,12 @@ async def twiml(client, path: str, context: str = "call", **changes: str) -> ET.
 async def agent_leg_status(client, leg: dict, status: str, **extra: str) -> None:
     query = leg["StatusCallback"].removeprefix(PUBLIC_URL)
     body = params("voice_status_outbound_0_initiated", CallSid=leg["Sid"], To=leg["To"], Called=leg["To"], CallStatus=status, **extra)
-    response = await post_signed(client, query, body)
+    response = await signed(client, query, body)
     assert response.status == 204, await response.text()
+
+
+async def signed(client, path: str, body: dict[str, str]):
+    return await post_signed(client, path, body, url=PUBLIC_URL + path)
 
 
 async def caller_in_queue(client, digit: str = "1") -> ET.Element:
@@ -97,3 +105,13 @@ async def audit_actions(hub, ticket_id: int) -> list[tuple[str, str, dict]]:
             select(AuditEvent).where(AuditEvent.subject_type == "ticket", AuditEvent.subject_id == ticket_id).order_by(AuditEvent.id)
         )
         return [(e.actor, e.action, e.details) for e in rows]
+
+
+async def connected_call(client, standin, digit: str = "1") -> dict:
+    """A caller in line, their agent rung and answering: -> that agent's leg at the stand-in."""
+    await caller_in_queue(client, digit)
+    leg = await rung(standin, len(standin.calls) + 1)
+    await twiml(client, leg["Url"].removeprefix(PUBLIC_URL), CallSid=leg["Sid"], Direction="outbound-api")
+    await agent_leg_status(client, leg, "in-progress")
+    await twiml(client, f"/webhooks/twilio/voice/connecting?call={CALL_SID}", "queue_url", QueueTime="12")
+    return leg

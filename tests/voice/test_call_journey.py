@@ -7,10 +7,11 @@ import pytest
 
 from contactcenter.app import create_app
 from tests.polling import eventually
-from tests.twilio_standin import HUB_NUMBER, PUBLIC_URL, params, post_signed, standin  # noqa: F401
+from tests.twilio_standin import HUB_NUMBER, params, standin  # noqa: F401
 from tests.voice.calls import (
     CALL_SID,
-    DANA,
+    PUBLIC_URL,
+    signed,
     agent_leg_status,
     agent_state,
     audit_actions,
@@ -72,7 +73,7 @@ async def test_a_call_reaches_an_agent_and_presence_follows_it(hub_client, hub, 
     await agent_leg_status(client, leg, "completed", SequenceNumber="3", CallDuration="187")
     assert await agent_state(hub, ada) == ("available", "wrap_up")
     await eventually(lambda: _free(hub, ada), timeout=10, what="Ada to be free again after wrap-up")
-    status = await post_signed(client, "/webhooks/twilio/voice/status", params("voice_status_inbound_completed", CallDuration="230"))
+    status = await signed(client, "/webhooks/twilio/voice/status", params("voice_status_inbound_completed", CallDuration="230"))
     assert status.status == 204
     unsigned = await client.post("/webhooks/twilio/voice/agent/status?call=" + CALL_SID + f"&agent={ada}", data={"CallSid": leg["Sid"], "CallStatus": "completed"})
     assert unsigned.status == 403
