@@ -134,11 +134,13 @@ class TwilioCallControl:
         twilio = self.settings.twilio
         extension, content_type = RECORDING_FORMAT
         url = f"{twilio.api_base_url.rstrip('/')}/2010-04-01/Accounts/{twilio.account_sid}/Recordings/{recording_sid}.{extension}"
-        headers = {"Range": byte_range} if byte_range else {}
+        headers = {"Authorization": aiohttp.encode_basic_auth(twilio.account_sid, twilio.auth_token)}
+        if byte_range:
+            headers["Range"] = byte_range
         timeout = aiohttp.ClientTimeout(sock_connect=twilio.request_timeout, sock_read=twilio.request_timeout)
         try:
             async with self._session().get(
-                url, headers=headers, auth=aiohttp.BasicAuth(twilio.account_sid, twilio.auth_token), timeout=timeout
+                url, headers=headers, timeout=timeout
             ) as response:
                 if response.status == 404:
                     raise NotFoundError(f"Twilio has no recording {recording_sid} (deleted?)", code="recording_gone")
