@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import logging
 
+from gettext import gettext as _
+
 from aiohttp import web
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
@@ -30,6 +32,8 @@ from contactcenter.channels.twilio_paths import (
     AGENT_PATH,
     AGENT_STATUS_PATH,
     CALL_RECORDING_PATH,
+    CONSULT_PATH,
+    CONSULT_STATUS_PATH,
     CONNECTING_PATH,
     HELD_PATH,
     HOLD_MUSIC_PATH,
@@ -55,6 +59,8 @@ def setup_agent_leg(app: web.Application) -> None:
     app.router.add_post(AGENT_STATUS_PATH, handle_agent_leg_status)
     app.router.add_post(AGENT_AFTER_PATH, handle_after_dial)
     app.router.add_post(CONNECTING_PATH, handle_connecting)
+    app.router.add_post(CONSULT_PATH, handle_consult)
+    app.router.add_post(CONSULT_STATUS_PATH, handle_consult_status)
     app.router.add_post(CALL_RECORDING_PATH, handle_call_recording)
     app.router.add_post(TRANSFERRED_PATH, handle_transferred)
     app.router.add_post(HELD_PATH, handle_held)
@@ -73,7 +79,7 @@ async def handle_agent_leg(request: web.Request) -> web.Response:
     settings, voice = hub.settings, hub.settings.twilio.voice
     answer = VoiceResponse()
     if not plan.bridge:
-        answer.say("This caller is no longer waiting. Thank you.", language=voice.language)
+        answer.say(_("This caller is no longer waiting. Thank you."), language=voice.language)
         answer.hangup()
         return twiml_response(answer)
     whisper = voice.agent_whisper.replace("{name}", plan.caller_name or "a new caller").replace("{reference}", plan.reference)
@@ -107,12 +113,43 @@ async def handle_after_dial(request: web.Request) -> web.Response:
     await read_signed_form(request)
     answer = VoiceResponse()
     if await transfer.is_on_hold(hub, _call(request)):
-        answer.say("The caller is on hold.", language=hub.settings.twilio.voice.language)
+        answer.say(_("The caller is on hold."), language=hub.settings.twilio.voice.language)
         answer.pause(length=HELD_AGENT_PAUSE_SECONDS)
         answer.redirect(callback_url(hub.settings, AGENT_AFTER_PATH, call=_call(request), agent=_agent(request)), method="POST")
     else:
         answer.hangup()
     return twiml_response(answer)
+
+
+async def handle_consult(request: web.Request) -> web.Response:
+    """A warm transfer: both agents meet in a conference of their own while the caller holds."""
+    hub = request.app[HUB]
+    await read_signed_form(request)
+    call_sid, agent_id = _call(request), _agent(request)
+    consult = await transfer.consultation(hub, call_sid)
+    answer = VoiceResponse()
+    voice = hub.settings.twilio.voice
+    if consult is None:
+        answer.say(_("This call is no longer waiting. Thank you."), language=voice.language)
+        answer.hangup()
+        return twiml_response(answer)
+    if consult.colleague_id == agent_id:
+        answer.say(_("A colleague wants to hand you a call, ticket %(reference)s.") % {"reference": consult.reference}, language=voice.language)
+    dial = Dial()
+    # The colleague's leg ending never ends the room for the other; nobody records the consultation.
+    dial.conference(f"consult-{call_sid}", start_conference_on_enter=True, end_conference_on_exit=False, beep="false")
+    answer.append(dial)
+    return twiml_response(answer)
+
+
+async def handle_consult_status(request: web.Request) -> web.Response:
+    hub = request.app[HUB]
+    form = await read_signed_form(request)
+    required(form, "CallSid", "CallStatus")
+    await connect.record_consult_leg(
+        hub, _call(request), _agent(request), form["CallSid"], form["CallStatus"], duration_seconds=_int(form.get("CallDuration"))
+    )
+    return web.Response(status=204)
 
 
 async def handle_connecting(request: web.Request) -> web.Response:
@@ -190,10 +227,10 @@ async def handle_outbound(request: web.Request) -> web.Response:
     answer = VoiceResponse()
     voice = hub.settings.twilio.voice
     if target is None:
-        answer.say("This customer cannot be called now.", language=voice.language)
+        answer.say(_("This customer cannot be called now."), language=voice.language)
         answer.hangup()
         return twiml_response(answer)
-    answer.say(f"Calling {target.name or 'the customer'}, ticket {target.reference}.", language=voice.language)
+    answer.say(_("Calling %(name)s, ticket %(reference)s.") % {"name": target.name or _("the customer"), "reference": target.reference}, language=voice.language)
     dial = Dial(
         caller_id=hub.settings.twilio.phone_number,
         record=RECORD_MODE if hub.settings.voice.record_calls else None,

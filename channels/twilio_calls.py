@@ -30,6 +30,8 @@ from contactcenter.channels.twilio_common import callback_url
 from contactcenter.channels.twilio_paths import (
     AGENT_PATH,
     AGENT_STATUS_PATH,
+    CONSULT_PATH,
+    CONSULT_STATUS_PATH,
     HELD_PATH,
     OUTBOUND_PATH,
     OUTBOUND_STATUS_PATH,
@@ -90,6 +92,13 @@ class TwilioCallControl:
         return await self._place(
             to, callback_url(self.settings, OUTBOUND_PATH, **query), callback_url(self.settings, OUTBOUND_STATUS_PATH, **query), timeout
         )
+
+    async def ring_colleague(self, *, to: str, call_sid: str, agent_id: int, timeout: int) -> str:
+        query = {"call": call_sid, "agent": agent_id}
+        return await self._place(to, callback_url(self.settings, CONSULT_PATH, **query), callback_url(self.settings, CONSULT_STATUS_PATH, **query), timeout)
+
+    async def join_consultation(self, agent_leg_sid: str, call_sid: str, agent_id: int) -> None:
+        await self._redirect(agent_leg_sid, callback_url(self.settings, CONSULT_PATH, call=call_sid, agent=agent_id))
 
     async def transfer_caller(self, call_sid: str) -> None:
         await self._redirect(call_sid, callback_url(self.settings, TRANSFERRED_PATH, call=call_sid))

@@ -19,6 +19,9 @@ AGENT_STATUS_PATH = "/webhooks/twilio/voice/agent/status"
 AGENT_AFTER_PATH = "/webhooks/twilio/voice/agent/after"  # the <Dial> action: the caller left the agent
 CONNECTING_PATH = "/webhooks/twilio/voice/connecting"  # <Queue url>: said to the caller as the agent takes them
 CALL_RECORDING_PATH = "/webhooks/twilio/voice/call-recording"
+# A warm transfer: the two agents talk in a conference while the caller holds.
+CONSULT_PATH = "/webhooks/twilio/voice/agent/consult"
+CONSULT_STATUS_PATH = "/webhooks/twilio/voice/agent/consult/status"
 # Where the hub redirects a live caller (Calls resource update).
 TRANSFERRED_PATH = "/webhooks/twilio/voice/transferred"
 HELD_PATH = "/webhooks/twilio/voice/held"

@@ -204,6 +204,36 @@ async def record_agent_leg(hub: Hub, call_sid: str, agent_id: int, leg_sid: str,
             log.warning("voice %s: could not send the caller to voicemail: %s", call_sid, exc)
 
 
+async def record_consult_leg(hub: Hub, call_sid: str, agent_id: int, leg_sid: str, status: str, *, duration_seconds: int | None = None) -> None:
+    """A colleague's leg in a warm transfer: on a call once they answer; a decline just ends the consultation."""
+    now = utcnow()
+    events: list[Event] = []
+    wrap_up = 0.0
+    async with hub.sessions() as session, session.begin():
+        call = await lock_call(session, call_sid)
+        if call is None:
+            return
+        facts = call_facts(call)
+        consult = facts.get("consult") or {}
+        legs = list(facts.get("legs", []))
+        leg = next((item for item in legs if item.get("sid") == leg_sid), None)
+        if status == "in-progress" and consult.get("agent_id") == agent_id and leg is None:
+            agent = await session.get_one(Agent, agent_id)
+            legs.append({"agent_id": agent_id, "agent": agent.name, "sid": leg_sid, "answered_at": now.isoformat()})
+            merge_call_facts(call, {"consult": {**consult, "leg_sid": leg_sid, "state": "answered"}, "legs": legs})
+            events += await do_agent_connected(session, agent_id, leg_sid, now)
+        elif status == "completed" and leg is not None and not leg.get("ended_at"):
+            wrap_up = hub.settings.voice.wrap_up_seconds
+            events += await _hung_up(session, call, facts, leg, legs, facts.get("offer") or {}, duration_seconds, wrap_up, now)
+            if consult.get("leg_sid") == leg_sid:
+                merge_call_facts(call, {}, drop=("consult",))
+        elif status in UNANSWERED_STATUSES and consult.get("agent_id") == agent_id:
+            merge_call_facts(call, {}, drop=("consult",))
+    hub.bus.publish_all(events)
+    if wrap_up > 0:
+        wake_when_wrapped_up(hub.bus, agent_id, wrap_up)
+
+
 async def _answered(
     session: AsyncSession, call: Interaction, facts: dict[str, Any], offer: dict[str, Any], agent_id: int, leg_sid: str, now: datetime
 ) -> list[Event]:

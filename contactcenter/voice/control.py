@@ -38,6 +38,12 @@ class CallControl(Protocol):
     async def ring_agent_for_callback(self, *, to: str, ticket_id: int, agent_id: int, timeout: int) -> str:
         """Ring the agent; once they answer the customer of the ticket is dialled. -> the agent leg's id."""
 
+    async def ring_colleague(self, *, to: str, call_sid: str, agent_id: int, timeout: int) -> str:
+        """Ring a colleague into a consultation about the (held) caller `call_sid`. -> their leg's id."""
+
+    async def join_consultation(self, agent_leg_sid: str, call_sid: str, agent_id: int) -> None:
+        """Bring the agent's live leg into the consultation about `call_sid`."""
+
     async def transfer_caller(self, call_sid: str) -> None:
         """Take the caller from their agent and put them in line again (their ticket says where)."""
 

@@ -34,6 +34,7 @@ NOTICES = {
     "transferred": _("Call transferred; the ticket went with it."),
     "held": _("The caller is on hold."),
     "resumed": _("You are back with the caller."),
+    "consulting": _("The caller is on hold while your colleague's phone rings; talk to them, then hand the call over."),
     "calling": _("Your phone rings now; the customer is dialled when you answer."),
 }
 ERRORS = {
@@ -47,6 +48,9 @@ ERRORS = {
     "no_such_agent": _("There is no such agent."),
     "bad_target": _("Choose a queue or an agent to transfer the call to."),
     "voice_not_configured": _("Calls are not configured on this hub."),
+    "consulting": _("A consultation is under way already."),
+    "colleague_unreachable": _("No phone can reach that colleague."),
+    "colleague_not_there": _("Your colleague has not answered yet."),
     "forbidden": _("Only the agent on the call (or a supervisor) can move it."),
 }
 

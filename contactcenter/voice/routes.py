@@ -40,6 +40,8 @@ def setup_voice(app: web.Application) -> None:
     app.router.add_get("/api/v1/agents/{id:\\d+}/voice-token", handle_voice_token)
     app.router.add_post("/agent/softphone", handle_softphone)
     app.router.add_post("/agent/tickets/{reference}/call/transfer", handle_transfer)
+    app.router.add_post("/agent/tickets/{reference}/call/consult", handle_consult)
+    app.router.add_post("/agent/tickets/{reference}/call/complete", handle_complete)
     app.router.add_post("/agent/tickets/{reference}/call/hold", handle_hold)
     app.router.add_post("/agent/tickets/{reference}/call/resume", handle_resume)
     app.router.add_post("/agent/tickets/{reference}/call", handle_call_customer)
@@ -106,6 +108,22 @@ async def handle_transfer(request: web.Request) -> web.Response:
     else:
         return _back(reference, error="bad_target")
     return await _done(reference, action, "transferred")
+
+
+async def handle_consult(request: web.Request) -> web.Response:
+    """Warm transfer: `agent=<id>`; the caller holds while the two agents talk."""
+    person, form = await _posted_form(request)
+    reference = request.match_info["reference"]
+    value = str(form.get("agent", ""))
+    if not (value.isdigit() and 0 < int(value) <= queries.MAX_ID):
+        return _back(reference, error="bad_target")
+    return await _done(reference, transfer.consult(request.app[HUB], reference, person.principal, int(value)), "consulting")
+
+
+async def handle_complete(request: web.Request) -> web.Response:
+    person, _ = await _posted_form(request)
+    reference = request.match_info["reference"]
+    return await _done(reference, transfer.complete_warm_transfer(request.app[HUB], reference, person.principal), "transferred")
 
 
 async def handle_hold(request: web.Request) -> web.Response:

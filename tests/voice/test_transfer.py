@@ -103,3 +103,37 @@ async def test_hold_and_resume_keep_the_caller_with_their_agent(hub_client, hub,
     await page.locator("#call-controls").scroll_into_view_if_needed()
     assert await page.locator("#call-transfer button").inner_text() == "Transfer the call"
     await page.screenshot(path=screenshot_path("ticket-call-controls"), full_page=True)
+
+
+async def test_a_warm_transfer_lets_the_agent_talk_to_the_colleague_first(hub_client, hub, standin):
+    client = hub_client
+    ada = await add_phone_agent(hub, "Ada", ADA_PHONE, {"billing": 3})
+    tom = await add_phone_agent(hub, "Tom", TOM_PHONE, {"technical": 3})
+    first = await connected_call(client, standin)
+    assert (await sign_in(client, "ada@example.com", PASSWORD)).status == 303
+    token = await form_token(client, "/agent/tickets/CC-000001")
+    asked = await client.post("/agent/tickets/CC-000001/call/consult", data={"csrf_token": token, "agent": str(tom)}, allow_redirects=False)
+    assert asked.headers["Location"].endswith("?call=consulting#call-controls")
+    colleague = await rung(standin, 2)
+    assert colleague["To"] == TOM_PHONE and colleague["Url"] == f"{PUBLIC_URL}/webhooks/twilio/voice/agent/consult?call={CALL_SID}&agent={tom}"
+    assert [u["Url"].split("?")[0].rsplit("/", 1)[1] for u in standin.call_updates] == ["held", "consult"]  # caller holds, Ada joins the room
+    assert standin.call_updates[1]["Sid"] == first["Sid"]
+    room = await twiml(client, colleague["Url"].removeprefix(PUBLIC_URL), CallSid=colleague["Sid"])
+    assert [v.tag for v in room] == ["Say", "Dial"] and room[1][0].tag == "Conference" and room[1][0].text == f"consult-{CALL_SID}"
+    page = await (await client.get("/agent/tickets/CC-000001")).text()
+    assert "Your colleague's phone is ringing." in page
+    await agent_leg_status(client, colleague, "in-progress")
+    assert await agent_state(hub, tom) == ("available", "on_call")
+
+    handed = await client.post("/agent/tickets/CC-000001/call/complete", data={"csrf_token": token}, allow_redirects=False)
+    assert handed.headers["Location"].endswith("?call=transferred#call-controls")
+    assert standin.call_updates[2] == {"Sid": colleague["Sid"], "Url": f"{PUBLIC_URL}/webhooks/twilio/voice/agent?call={CALL_SID}&agent={tom}", "Method": "POST"}
+    assert standin.call_updates[3] == {"Sid": first["Sid"], "Status": "completed"}
+    bridge = await twiml(client, f"/webhooks/twilio/voice/agent?call={CALL_SID}&agent={tom}", CallSid=colleague["Sid"])
+    assert [v.tag for v in bridge] == ["Say", "Dial"] and bridge[1][0].text == CALL_SID
+    await agent_leg_status(client, first, "completed", CallDuration="90")
+    assert await agent_state(hub, ada) == ("available", "wrap_up")
+    ticket = await the_ticket(hub)
+    assert ticket.assignee_id == tom
+    transferred = [d for _, action, d in await audit_actions(hub, ticket.id) if action == "ticket.transferred"]
+    assert transferred[-1]["reason"] == "warm transfer"
