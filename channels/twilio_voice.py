@@ -42,7 +42,7 @@ from contactcenter.channels.twilio_paths import (
     TRANSCRIPTION_PATH,
     VOICE_PATH,
 )
-from contactcenter.voice import calls
+from contactcenter.voice import calls, connect
 from contactcenter.voice.waiting import minutes, queue_standing
 from contactcenter.contact import ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt
 from contactcenter.db.models import utcnow
@@ -261,6 +261,8 @@ async def handle_call_status(request: web.Request) -> web.Response:
         sip_response_code=form.get("SipResponseCode") or None,
         timestamp=form.get("Timestamp") or None,
     )
+    if outcome is not None and form["CallStatus"] in calls.FINAL_STATUSES:
+        await connect.stop_ringing_for(hub, form["CallSid"])
     if outcome is None:
         log.info("voice status %s for unknown call %s; ignored", form["CallStatus"], form["CallSid"])
     elif outcome.callback_ticket_id:

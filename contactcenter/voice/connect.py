@@ -148,6 +148,21 @@ async def _note_leg(hub: Hub, ring: Ring, leg_sid: str) -> None:
             merge_call_facts(call, {"offer": {**offer, "leg_sid": leg_sid}})
 
 
+async def stop_ringing_for(hub: Hub, call_sid: str) -> None:
+    """The caller hung up: an agent's phone still ringing for them stops."""
+    async with hub.sessions() as session, session.begin():
+        call = await lock_call(session, call_sid)
+        offer = call_facts(call).get("offer") if call is not None else None
+        if call is None or not offer or offer.get("state") != "ringing" or not offer.get("leg_sid"):
+            return
+        merge_call_facts(call, {}, drop=("offer",))
+    if hub.calls is not None:
+        try:
+            await hub.calls.end_call(offer["leg_sid"])
+        except ChannelSendError as exc:
+            log.info("voice %s: could not stop the agent's ringing leg: %s", call_sid, exc)
+
+
 async def plan_agent_leg(hub: Hub, call_sid: str, agent_id: int, leg_sid: str) -> AgentLegPlan:
     """The agent picked up: bridge them if the caller still waits for them (or is held by them)."""
     async with hub.reads() as session:

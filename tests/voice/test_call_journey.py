@@ -146,3 +146,20 @@ async def test_a_softphone_that_is_open_rings_instead_of_the_phone(hub_client, h
         (await session.get_one(Agent, ada)).softphone_seen_at = utcnow()
     await caller_in_queue(client, "1")
     assert (await rung(standin, 1))["To"] == f"client:agent-{ada}"
+
+
+async def test_a_caller_who_hangs_up_stops_the_agents_phone_ringing(hub_client, hub, standin):
+    client = hub_client
+    await add_phone_agent(hub, "Ada", ADA_PHONE, {"billing": 3})
+    await caller_in_queue(client, "1")
+    leg = await rung(standin, 1)
+    await eventually(lambda: _offer_has_leg(hub), what="the agent leg noted")
+    await twiml(client, "/webhooks/twilio/voice/queue?queue=billing", QueueResult="hangup", QueueTime="9")
+    status = await signed(client, "/webhooks/twilio/voice/status", params("voice_status_inbound_completed", CallDuration="15"))
+    assert status.status == 204
+    assert standin.call_updates == [{"Sid": leg["Sid"], "Status": "completed"}]
+    assert (await the_ticket(hub)).type == "callback"
+
+
+async def _offer_has_leg(hub) -> bool:
+    return bool(((await the_call(hub)).meta["call"].get("offer") or {}).get("leg_sid"))
