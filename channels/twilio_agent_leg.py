@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 
+from collections.abc import Awaitable, Callable
 from gettext import gettext as _
 
 from aiohttp import web
@@ -98,13 +99,7 @@ async def handle_agent_leg(request: web.Request) -> web.Response:
 
 
 async def handle_agent_leg_status(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    form = await read_signed_form(request)
-    required(form, "CallSid", "CallStatus")
-    await connect.record_agent_leg(
-        hub, _call(request), _agent(request), form["CallSid"], form["CallStatus"], duration_seconds=_int(form.get("CallDuration"))
-    )
-    return web.Response(status=204)
+    return await _leg_status(request, connect.record_agent_leg)
 
 
 async def handle_after_dial(request: web.Request) -> web.Response:
@@ -143,11 +138,15 @@ async def handle_consult(request: web.Request) -> web.Response:
 
 
 async def handle_consult_status(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
+    return await _leg_status(request, connect.record_consult_leg)
+
+
+async def _leg_status(request: web.Request, record: Callable[..., Awaitable[None]]) -> web.Response:
+    """A status callback of an agent's leg (the query says whose, for which caller)."""
     form = await read_signed_form(request)
     required(form, "CallSid", "CallStatus")
-    await connect.record_consult_leg(
-        hub, _call(request), _agent(request), form["CallSid"], form["CallStatus"], duration_seconds=_int(form.get("CallDuration"))
+    await record(
+        request.app[HUB], _call(request), _agent(request), form["CallSid"], form["CallStatus"], duration_seconds=_int(form.get("CallDuration"))
     )
     return web.Response(status=204)
 

@@ -60,3 +60,10 @@ def wake_when_wrapped_up(bus: EventBus, agent_id: int, seconds: float) -> None:
         bus.publish(Event("agent.call", {"agent_id": agent_id, "on_call": False, "wrap_up_ended": utcnow().isoformat()}))
 
     asyncio.get_running_loop().call_later(max(0.0, seconds), fire)
+
+
+def publish_after_commit(bus: EventBus, events: list[Event], agent_id: int, wrap_up_seconds: float) -> None:
+    """What a leg's callback changed, told once it is committed; a wake-up when the wrap-up ends."""
+    bus.publish_all(events)
+    if wrap_up_seconds > 0:
+        wake_when_wrapped_up(bus, agent_id, wrap_up_seconds)

@@ -31,7 +31,7 @@ from contactcenter.hub import Hub
 from contactcenter.identity.normalize import mask
 from contactcenter.routing.calendars import is_open, parse_calendar
 from contactcenter.settings import Settings
-from contactcenter.voice.call_presence import do_agent_connected, do_agent_hung_up, wake_when_wrapped_up
+from contactcenter.voice.call_presence import do_agent_connected, do_agent_hung_up, publish_after_commit
 from contactcenter.voice.calls import call_facts, lock_call, merge_call_facts
 from contactcenter.voice.reach import choose_destination
 
@@ -167,8 +167,6 @@ async def record_callback_leg(hub: Hub, leg_sid: str, agent_id: int, status: str
                 events += await do_agent_hung_up(session, agent_id, leg_sid, wrap_up, now)
         elif facts.get("status") not in ("in-progress", "completed"):
             merge_call_facts(call, {"status": status})
-    hub.bus.publish_all(events)
-    if wrap_up > 0:
-        wake_when_wrapped_up(hub.bus, agent_id, wrap_up)
+    publish_after_commit(hub.bus, events, agent_id, wrap_up)
 
 

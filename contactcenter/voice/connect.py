@@ -36,7 +36,7 @@ from contactcenter.events import Event, run_periodically
 from contactcenter.hub import Hub
 from contactcenter.routing.assignment import WORKING_STATUSES
 from contactcenter.routing.presence import do_set_presence
-from contactcenter.voice.call_presence import do_agent_connected, do_agent_hung_up, wake_when_wrapped_up
+from contactcenter.voice.call_presence import do_agent_connected, do_agent_hung_up, publish_after_commit
 from contactcenter.voice.calls import FINAL_STATUSES, UNANSWERED_STATUSES, call_facts, has_available_agent, lock_call, merge_call_facts
 from contactcenter.voice.reach import choose_destination
 
@@ -209,9 +209,7 @@ async def record_agent_leg(hub: Hub, call_sid: str, agent_id: int, leg_sid: str,
             events, voicemail = await _not_answered(session, hub, call, facts, agent_id, status, now)
         elif status in ("initiated", "ringing") and current:
             merge_call_facts(call, {"offer": {**offer, "leg_sid": leg_sid or offer.get("leg_sid", "")}})
-    hub.bus.publish_all(events)
-    if wrap_up > 0:
-        wake_when_wrapped_up(hub.bus, agent_id, wrap_up)
+    publish_after_commit(hub.bus, events, agent_id, wrap_up)
     if voicemail and hub.calls is not None:
         try:
             await hub.calls.send_to_voicemail(call_sid)
@@ -244,9 +242,7 @@ async def record_consult_leg(hub: Hub, call_sid: str, agent_id: int, leg_sid: st
                 merge_call_facts(call, {}, drop=("consult",))
         elif status in UNANSWERED_STATUSES and consult.get("agent_id") == agent_id:
             merge_call_facts(call, {}, drop=("consult",))
-    hub.bus.publish_all(events)
-    if wrap_up > 0:
-        wake_when_wrapped_up(hub.bus, agent_id, wrap_up)
+    publish_after_commit(hub.bus, events, agent_id, wrap_up)
 
 
 async def _answered(

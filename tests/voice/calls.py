@@ -5,7 +5,10 @@ from __future__ import annotations
 import dataclasses
 import xml.etree.ElementTree as ET
 
+import pytest
 from sqlalchemy import select
+
+from contactcenter.app import create_app
 
 from contactcenter.db.models import Agent, AuditEvent, Interaction, Ticket
 from contactcenter.settings import QueueSettings, RoutingRule, RuleActions, RuleConditions, TwilioMenuOption
@@ -32,6 +35,13 @@ QUEUES = {
 }
 # A menu key that routing rules, not the menu itself, send somewhere else.
 IVR_RULE = RoutingRule(name="key 2 is escalated", when=RuleConditions(ivr=["2"]), then=RuleActions(queue="escalations", priority="urgent"))
+
+
+@pytest.fixture
+async def hub_client(aiohttp_client, hub, standin):
+    """The hub with its workers (assigner, voice connector) on a loopback socket; Twilio knows the call."""
+    standin.incoming(CALL_SID)
+    return await aiohttp_client(create_app(hub.settings, hub))
 
 
 def call_settings(settings, standin, **voice):

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from contactcenter.app import create_app
 from tests.polling import eventually
 from tests.twilio_standin import HUB_NUMBER, params, standin  # noqa: F401
-from tests.voice.calls import (
+from tests.voice.calls import (  # noqa: F401  (hub_client is a fixture)
+    hub_client,
     CALL_SID,
     PUBLIC_URL,
     signed,
@@ -31,12 +31,6 @@ ADA_PHONE, BEN_PHONE, CY_PHONE = "+12065550181", "+12065550182", "+12065550183"
 def settings(settings, standin):
     return call_settings(settings, standin)
 
-
-@pytest.fixture
-async def hub_client(aiohttp_client, hub, standin):
-    """The hub with its workers (assigner, voice connector) on a loopback socket."""
-    standin.incoming(CALL_SID)
-    return await aiohttp_client(create_app(hub.settings, hub))
 
 
 async def test_a_call_reaches_an_agent_and_presence_follows_it(hub_client, hub, standin, auth):

@@ -6,9 +6,9 @@ import base64
 
 import pytest
 
-from contactcenter.app import create_app
 from tests.browser import screenshot_path
 from tests.twilio_standin import ACCOUNT_SID, AUTH_TOKEN, params, standin  # noqa: F401
+from tests.voice.calls import hub_client  # noqa: F401  (a fixture)
 from tests.voice.calls import CALL_SID, PUBLIC_URL, add_phone_agent, agent_leg_status, call_settings, connected_call, signed, twiml
 from tests.web.workspace_helpers import PASSWORD, sign_in
 
@@ -19,11 +19,6 @@ RECORDING = "RE" + "4b" * 16
 def settings(settings, standin):
     return call_settings(settings, standin, record_calls=True)
 
-
-@pytest.fixture
-async def hub_client(aiohttp_client, hub, standin):
-    standin.incoming(CALL_SID)
-    return await aiohttp_client(create_app(hub.settings, hub))
 
 
 async def test_the_ticket_page_plays_the_call_recording_through_the_hub(hub_client, hub, standin, browser):

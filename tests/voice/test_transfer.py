@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from contactcenter.app import create_app
 from tests.browser import screenshot_path
 from tests.twilio_standin import standin  # noqa: F401
-from tests.voice.calls import (
+from tests.voice.calls import (  # noqa: F401  (hub_client is a fixture)
+    hub_client,
     CALL_SID,
     PUBLIC_URL,
     add_phone_agent,
@@ -29,11 +29,6 @@ ADA_PHONE, TOM_PHONE = "+12065550181", "+12065550184"
 def settings(settings, standin):
     return call_settings(settings, standin)
 
-
-@pytest.fixture
-async def hub_client(aiohttp_client, hub, standin):
-    standin.incoming(CALL_SID)
-    return await aiohttp_client(create_app(hub.settings, hub))
 
 
 async def test_a_cold_transfer_from_the_ticket_page_redirects_the_call_and_moves_the_ticket(hub_client, hub, standin):
