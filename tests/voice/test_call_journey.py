@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from contactcenter.web.supervisor import current_board
 from tests.polling import eventually
 from tests.twilio_standin import HUB_NUMBER, params, standin  # noqa: F401
 from tests.voice.calls import (  # noqa: F401  (hub_client is a fixture)
@@ -60,8 +61,12 @@ async def test_a_call_reaches_an_agent_and_presence_follows_it(hub_client, hub, 
     (queue,) = bridge[1]
     assert (queue.tag, queue.text, queue.get("url")) == ("Queue", CALL_SID, f"{PUBLIC_URL}/webhooks/twilio/voice/connecting?call={CALL_SID}")
 
-    await agent_leg_status(client, leg, "in-progress", SequenceNumber="2")
+    async with hub.bus.subscribe() as events:
+        await agent_leg_status(client, leg, "in-progress", SequenceNumber="2")
+        assert (await events.get()).kind == "agent.call"  # what wakes the supervisor board's stream
     assert await agent_state(hub, ada) == ("available", "on_call")
+    board = (await current_board(hub)).to_json()
+    assert [a["call_state"] for a in board["agents"] if a["id"] == ada] == ["on_call"]
     await twiml(client, f"/webhooks/twilio/voice/connecting?call={CALL_SID}", "queue_url", QueueTime="42", DequeingCallSid=leg["Sid"])
     await twiml(client, "/webhooks/twilio/voice/queue?queue=billing", QueueResult="bridged", QueueTime="42")
     await agent_leg_status(client, leg, "completed", SequenceNumber="3", CallDuration="187")
