@@ -71,8 +71,7 @@ class TwilioCallControl:
         """An Access Token with a VoiceGrant for the browser softphone of `identity` only.
 
         Signed with the API key (Twilio: "Access Tokens", "Voice JavaScript
-        SDK"); incoming calls to that identity are allowed, and outgoing ones
-        through the TwiML App when one is configured.
+        SDK"); it lets the softphone receive calls to that identity, nothing more.
         """
         twilio = self.settings.twilio
         if not (twilio.account_sid and twilio.api_key_sid and twilio.api_key_secret):
@@ -80,7 +79,7 @@ class TwilioCallControl:
                 "the softphone needs [twilio] account_sid, api_key_sid and api_key_secret", code="voice_not_configured", status=503
             )
         token = AccessToken(twilio.account_sid, twilio.api_key_sid, twilio.api_key_secret, identity=identity, ttl=ttl_seconds)
-        token.add_grant(VoiceGrant(incoming_allow=True, outgoing_application_sid=twilio.twiml_app_sid or None))
+        token.add_grant(VoiceGrant(incoming_allow=True))
         return token.to_jwt()
 
     async def ring_agent(self, *, to: str, call_sid: str, agent_id: int, timeout: int) -> str:

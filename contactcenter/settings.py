@@ -223,7 +223,6 @@ class TwilioSettings:
     auth_token: str
     api_key_sid: str
     api_key_secret: str
-    twiml_app_sid: str
     phone_number: str
     messaging_service_sid: str
     api_base_url: str
@@ -473,8 +472,6 @@ def _check_twilio(settings: Settings) -> None:
         raise ConfigError(f"[twilio] calendar: no calendar named {twilio.calendar!r} in [calendars]")
     if twilio.api_key_sid and not twilio.api_key_sid.startswith("SK"):
         raise ConfigError("[twilio] api_key_sid must start with SK")
-    if twilio.twiml_app_sid and not twilio.twiml_app_sid.startswith("AP"):
-        raise ConfigError("[twilio] twiml_app_sid must start with AP")
     if not 5 <= settings.voice.agent_ring_seconds <= 600:
         raise ConfigError("[voice] agent_ring_seconds must be between 5 and 600 (Twilio's Timeout range)")
     if settings.voice.wrap_up_seconds < 0:

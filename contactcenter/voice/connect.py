@@ -93,7 +93,9 @@ async def latest_call(session: AsyncSession, ticket_id: int, *, lock: bool = Fal
         .limit(1)
     )
     if lock:
-        query = query.with_for_update(skip_locked=True)
+        # Waits for a callback of the same call that holds it (it may be what
+        # frees the call for a ring), then reads the row as that one left it.
+        query = query.with_for_update().execution_options(populate_existing=True)
     return await session.scalar(query)
 
 
@@ -117,7 +119,11 @@ async def connect_assigned(hub: Hub) -> int:
 
 
 async def _claim_rings(hub: Hub) -> tuple[list[Ring], list[Event]]:
-    """Mark, under the call's row lock, who will be rung for which caller (no two processes ring twice)."""
+    """Mark, under the call's row lock, who will be rung for which caller (no two processes ring twice).
+
+    The lock waits rather than skips: a call held by its own status callback
+    (say the last agent hanging up) would otherwise wait for the next sweep.
+    """
     now = utcnow()
     rings: list[Ring] = []
     events: list[Event] = []
@@ -126,6 +132,7 @@ async def _claim_rings(hub: Hub) -> tuple[list[Ring], list[Event]]:
             select(Ticket.id, Agent)
             .join(Agent, Agent.id == Ticket.assignee_id)
             .where(Ticket.channel == ChannelKind.VOICE, Ticket.status.in_(WORKING_STATUSES), Ticket.assigned_at >= now - LIVE_WINDOW)
+            .order_by(Ticket.id)  # calls locked in one order by every process: no deadlock
         )
         for ticket_id, agent in rows.all():
             call = await latest_call(session, ticket_id, lock=True)

@@ -97,6 +97,8 @@ async def test_hold_and_resume_keep_the_caller_with_their_agent(hub_client, hub,
     await page.goto(str(client.make_url("/agent/tickets/CC-000001")))
     await page.locator("#call-controls").scroll_into_view_if_needed()
     assert await page.locator("#call-transfer button").inner_text() == "Transfer the call"
+    # The softphone's SDK is the hub's own copy, loaded under the page's CSP.
+    assert await page.evaluate("typeof window.Twilio === 'object' && typeof window.Twilio.Device") == "function"
     await page.screenshot(path=screenshot_path("ticket-call-controls"), full_page=True)
 
 
