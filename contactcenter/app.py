@@ -19,9 +19,11 @@ from contactcenter.keys import HUB, TOKEN_CACHE
 from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
 from contactcenter.settings import Settings
+from contactcenter.privacy.retention import RetentionTimer
 from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
+from contactcenter.web.api_privacy import setup_privacy_api
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.limits import body_deadline_middleware
 from contactcenter.web.metrics import setup_metrics
@@ -49,6 +51,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
             hub.channels[channel.kind] = channel
     setup_api(app)
     setup_customer_api(app)
+    setup_privacy_api(app)
     setup_routing(app)
     setup_metrics(app)
     setup_workspace(app)
@@ -57,6 +60,8 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         app.cleanup_ctx.append(_unprocessed_contacts)
         app.cleanup_ctx.append(_outbox_worker)
         app.cleanup_ctx.append(_routing_workers)
+        if settings.retention.interactions_days:
+            app.cleanup_ctx.append(_retention_timer)
         if hub.engine.dialect.name == "postgresql":
             app.cleanup_ctx.append(_event_bridge)
     return app
@@ -91,6 +96,11 @@ async def _routing_workers(app: web.Application) -> AsyncIterator[None]:
         background(SlaTimer(hub).run(), "sla-timer"),
         background(Connector(hub).run(), "voice-connector"),
     ):
+        yield
+
+
+async def _retention_timer(app: web.Application) -> AsyncIterator[None]:
+    async with background(RetentionTimer(app[HUB]).run(), "retention"):
         yield
 
 
