@@ -1,7 +1,7 @@
 """voice: wrap-up and softphone state of agents, do-not-call customers, the menu choice on tickets
 
 Revision ID: 0003_voice
-Revises: 0002
+Revises: 0003_privacy
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from contactcenter.db.models import UTCDateTime
 
 revision = '0003_voice'
-down_revision = '0002'
+down_revision = '0003_privacy'
 branch_labels = None
 depends_on = None
 
