@@ -22,6 +22,7 @@ from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.keys import HUB
 from contactcenter.routing.presence import do_set_presence
+from contactcenter.voice.panel import call_panel
 from contactcenter.web.sessions import (
     Person,
     check_form,
@@ -174,6 +175,9 @@ def _text_problem(text: str, what: str, limit: int) -> str:
 async def _ticket_page(request: web.Request, person: Person, *, status: int = 200, **values: object) -> web.Response:
     async with request.app[HUB].reads() as session:
         view = await ticket_view(session, request.match_info["reference"])
+        calls = await call_panel(
+            session, request.app[HUB], view.ticket, view.timeline, notice=request.query.get("call", ""), error=request.query.get("call_error", "")
+        )
     defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": ""}
     return private_page(
         request,
@@ -185,6 +189,7 @@ async def _ticket_page(request: web.Request, person: Person, *, status: int = 20
         statuses=TICKET_STATUSES[1:],
         email_document=email_document,
         reference_of=format_reference,
+        call_panel=calls,
         **{**defaults, **values},
     )
 
