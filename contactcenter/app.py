@@ -24,6 +24,7 @@ from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.limits import body_deadline_middleware
+from contactcenter.web.locale import locale_middleware
 from contactcenter.web.metrics import setup_metrics
 from contactcenter.web.middlewares import error_middleware
 from contactcenter.web.token_cache import TokenCache
@@ -36,7 +37,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     """The whole hub as one aiohttp app; `workers=False` leaves out background tasks (tests)."""
     hub = hub or Hub.create(settings)
     app = web.Application(
-        middlewares=[error_middleware, body_deadline_middleware], client_max_size=settings.http.max_body_bytes
+        middlewares=[locale_middleware, error_middleware, body_deadline_middleware], client_max_size=settings.http.max_body_bytes
     )
     app[HUB] = hub
     app[TOKEN_CACHE] = TokenCache(settings.http.token_cache_seconds)

@@ -20,6 +20,7 @@ from contactcenter.db.inbox import ACTIVE_STATUSES, INBOX_LIMIT, inbox, ticket_v
 from contactcenter.db.models import format_reference, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
+from contactcenter.i18n import gettext as _
 from contactcenter.keys import HUB
 from contactcenter.routing.presence import do_set_presence
 from contactcenter.web.sessions import (
@@ -136,11 +137,20 @@ async def handle_status(request: web.Request) -> web.Response:
     person, form = await _posted_form(request)
     hub = request.app[HUB]
     status = str(form.get("status", ""))
+    resolution = str(form.get("resolution", "")).strip()
     if status not in TICKET_STATUSES or status == "new":
-        return await _ticket_page(request, person, status=400, status_error="Choose open, pending, resolved or closed.")
-    async with hub.sessions() as session, session.begin():
-        ticket = await queries.get_ticket(session, request.match_info["reference"])
-        events: list[Event] = do_set_status(session, ticket, status, actor=person.principal.actor)
+        return await _ticket_page(request, person, status=400, status_error=_("Choose open, pending, resolved or closed."))
+    try:
+        async with hub.sessions() as session, session.begin():
+            ticket = await queries.get_ticket(session, request.match_info["reference"])
+            events: list[Event] = do_set_status(
+                session, ticket, status, actor=person.principal.actor, resolution=resolution or None
+            )
+    except InputError as exc:
+        if exc.code != "resolution_required":
+            raise
+        message = _("A complaint can only be resolved or closed with a resolution note: write down what was done about it.")
+        return await _ticket_page(request, person, status=422, status_error=message, resolution_text=resolution)
     hub.bus.publish_all(events)
     return see_other(f"/agent/tickets/{ticket.reference}?done=status")
 
@@ -174,7 +184,7 @@ def _text_problem(text: str, what: str, limit: int) -> str:
 async def _ticket_page(request: web.Request, person: Person, *, status: int = 200, **values: object) -> web.Response:
     async with request.app[HUB].reads() as session:
         view = await ticket_view(session, request.match_info["reference"])
-    defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": ""}
+    defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": "", "resolution_text": ""}
     return private_page(
         request,
         person,

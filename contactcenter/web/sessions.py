@@ -19,9 +19,11 @@ from aiohttp import web
 
 from contactcenter.db.models import Agent
 from contactcenter.errors import ForbiddenError
+from contactcenter.i18n import Reader, current_reader, set_reader
 from contactcenter.keys import HUB
 from contactcenter.web import csrf
 from contactcenter.web.auth import Principal
+from contactcenter.web.locale import person_locale
 from contactcenter.web.pages import render_page
 
 COOKIE_NAME = "cc_session"
@@ -77,6 +79,9 @@ async def current_person(request: web.Request) -> Person | None:
         agent = await session.get(Agent, parsed[0])
     if agent is None or not agent.active or not agent.password_hash or not signature_matches(hub.secret_key, value, agent):
         return None
+    # The workspace speaks the agent's language and shows times in their zone.
+    reader = current_reader()
+    set_reader(Reader(person_locale(agent.language, hub.settings.i18n, reader.locale), agent.timezone or "UTC"))
     return Person(id=agent.id, name=agent.name, email=agent.email, role=agent.role, presence=agent.presence)
 
 
