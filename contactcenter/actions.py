@@ -17,6 +17,7 @@ from contactcenter.contact import ChannelKind, OutboundMessage
 from contactcenter.db.models import AuditEvent, ContactPoint, Customer, FollowUp, Interaction, OutboxMessage, Ticket, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
+from contactcenter.i18n import choose_locale
 from contactcenter.settings import Settings
 
 # How many earlier Message-IDs a reply lists in References (RFC 5322 §3.6.4
@@ -45,9 +46,17 @@ async def do_reply(
         raise ConflictError("the customer has no address or number to reply to", code="no_reply_address")
     if target_kind != "email" and await is_opted_out(session, target):
         raise ConflictError("the customer's number has opted out of SMS", code="opted_out")
+    customer = await session.get(Customer, ticket.customer_id)
+    language = customer_locale(settings, customer.language if customer else "")
     return await do_reply_to(
-        session, settings, ticket, target_kind, target, text, html=html, author_agent_id=author_agent_id, kind=kind, now=now
+        session, settings, ticket, target_kind, target, text, html=html, author_agent_id=author_agent_id, kind=kind, now=now,
+        language=language,
     )
+
+
+def customer_locale(settings: Settings, language: str) -> str:
+    """The configured locale closest to the customer's language; the default when it is unknown."""
+    return choose_locale([language], settings.i18n.locales, settings.i18n.default_locale)
 
 
 async def do_reply_to(
@@ -62,8 +71,12 @@ async def do_reply_to(
     author_agent_id: int | None = None,
     kind: str = "reply",
     now: datetime | None = None,
+    language: str = "",
 ) -> tuple[Interaction, OutboxMessage, list[Event]]:
     """Queue an answer on the ticket to an address the caller found and checked (opt-out included).
+
+    `language` is the customer's: the channel writes the message's frame
+    (the reference line of a mail) in it.
 
     Separate from do_reply for the acknowledgement, which knows the contact's
     reply address and has checked it already: reading both again would double
@@ -103,7 +116,9 @@ async def do_reply_to(
         message_id=message_id,
         in_reply_to=in_reply_to,
         references=references,
-        auto_submitted=kind == "acknowledgement",
+        # RFC 3834: what the hub sends by itself is auto-generated, so auto-responders stay quiet.
+        auto_submitted=kind in ("acknowledgement", "survey"),
+        language=language,
         interaction_id=interaction.id,
     )
     outbox = OutboxMessage(

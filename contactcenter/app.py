@@ -19,6 +19,8 @@ from contactcenter.keys import HUB, TOKEN_CACHE
 from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
 from contactcenter.settings import Settings
+from contactcenter.surveys.schedule import SurveyTimer
+from contactcenter.surveys.web import setup_survey_pages
 from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
@@ -51,6 +53,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_routing(app)
     setup_metrics(app)
     setup_workspace(app)
+    setup_survey_pages(app)
     if workers:
         app.cleanup_ctx.append(_unprocessed_contacts)
         app.cleanup_ctx.append(_outbox_worker)
@@ -84,7 +87,11 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
 
 async def _routing_workers(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
-    async with background(Assigner(hub).run(), "assigner"), background(SlaTimer(hub).run(), "sla-timer"):
+    async with (
+        background(Assigner(hub).run(), "assigner"),
+        background(SlaTimer(hub).run(), "sla-timer"),
+        background(SurveyTimer(hub).run(), "survey-timer"),
+    ):
         yield
 
 

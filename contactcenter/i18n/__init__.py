@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import re
+
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
 SOURCE_LOCALE = "en"  # what the templates and code are written in
+# BCP 47's shape, loosely: a language, then subtags (script, region, variants).
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +134,24 @@ def parse_accept_language(header: str) -> list[str]:
         if tag and quality > 0:
             weighted.append((-quality, position, tag.strip()))
     return [tag for _, _, tag in sorted(weighted)]
+
+
+def choose_customer_language(recorded: str, offered: str, *, chosen: bool) -> str:
+    """What to keep on the customer's record: their explicit choice (a form's
+    language field, the JSON intake's `language`) replaces it; a browser's
+    Accept-Language only fills a record that has none."""
+    if offered and (chosen or not recorded):
+        return offered
+    return recorded
+
+
+def normalize_language(tag: str) -> str | None:
+    """A BCP 47 tag in its usual case (`zh-cn` -> `zh-CN`, `zh_hans` -> `zh-Hans`); None when it is not one."""
+    tag = tag.strip().replace("_", "-")
+    if len(tag) > 20 or not LANGUAGE_TAG.fullmatch(tag):
+        return None
+    language, *rest = tag.split("-")
+    parts = [language.lower()]
+    for part in rest:
+        parts.append(part.upper() if len(part) == 2 else part.title() if len(part) == 4 else part.lower())
+    return "-".join(parts)

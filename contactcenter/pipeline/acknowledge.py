@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, func, select
 
-from contactcenter.actions import do_reply_to, is_opted_out
+from contactcenter.actions import customer_locale, do_reply_to, is_opted_out
 from contactcenter.db.models import Interaction, OutboxMessage
 from contactcenter.outbound.messages import render_message
 from contactcenter.pipeline.context import IngestContext
@@ -35,13 +35,15 @@ async def acknowledge(ctx: IngestContext) -> None:
         return
     assert ctx.ticket is not None and ctx.customer is not None
     template = "acknowledgement" if reply.kind == "email" else "acknowledgement_sms"
+    language = customer_locale(ctx.hub.settings, ctx.customer.language)
     text, html = render_message(
-        template, name=ctx.customer.name, reference=ctx.ticket.reference, subject=ctx.ticket.subject
+        template, locale=language, name=ctx.customer.name, reference=ctx.ticket.reference, subject=ctx.ticket.subject
     )
     # The contact's own reply address: the one the ticket's replies go to
     # (actions.reply_target would find it on the interaction just logged).
     _, _, events = await do_reply_to(
-        ctx.session, ctx.hub.settings, ctx.ticket, reply.kind, reply.value, text, html=html, kind="acknowledgement", now=ctx.now
+        ctx.session, ctx.hub.settings, ctx.ticket, reply.kind, reply.value, text, html=html, kind="acknowledgement", now=ctx.now,
+        language=language,
     )
     ctx.events.extend(events)
 
