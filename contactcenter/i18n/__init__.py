@@ -76,7 +76,8 @@ def translations(tag: str) -> NullTranslations:
     """The compiled catalogue for `tag`; the source text when there is none."""
     if tag == SOURCE_LOCALE:
         return NullTranslations()
-    return Translations.load(str(LOCALE_DIR), [str(babel_locale(tag))], DOMAIN)
+    # Folders are named like the tag (`zh-CN` -> zh_CN), not Babel's expanded `zh_Hans_CN`.
+    return Translations.load(str(LOCALE_DIR), [tag.replace("-", "_"), tag.partition("-")[0]], DOMAIN)
 
 
 def gettext(message: str, **values: object) -> str:
