@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import tomllib
 import types
@@ -364,11 +365,15 @@ def _from_environment(raw: str, current: Any, name: str) -> Any:
             raise ConfigError(f"[{_section(name)}] {_key(name)} from the environment must be JSON") from None
     if isinstance(current, (int, float)):
         try:
-            return type(current)(raw)
+            number = type(current)(raw)
         except ValueError:
+            number = math.nan
+        # "nan" and "inf" parse as floats, but no duration or count means them.
+        if not math.isfinite(number):
             raise ConfigError(
                 f"[{_section(name)}] {_key(name)} from the environment must be a number, got {raw!r}"
             ) from None
+        return number
     return raw
 
 

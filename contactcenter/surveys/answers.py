@@ -81,14 +81,24 @@ async def take_sms_answer(hub: Hub, contact: InboundContact) -> str | None:
         )
         if seen is not None:
             return hub.settings.i18n.default_locale if (seen or {}).get("kind") == ANSWER_KIND else None
+        # Only while the survey is the last word: once the customer wrote back
+        # (the ticket reopened, or a new one started), a lone digit is part of that conversation.
         survey = await session.scalar(
             select(Survey)
-            .where(Survey.channel == "sms", Survey.recipient == sender.value, Survey.status == "sent")
+            .join(Ticket, Ticket.id == Survey.ticket_id)
+            .where(
+                Survey.channel == "sms",
+                Survey.recipient == sender.value,
+                Survey.status == "sent",
+                Ticket.status.in_(("resolved", "closed")),
+            )
             .order_by(Survey.sent_at.desc())
             .limit(1)
-            .with_for_update()
+            .with_for_update(of=Survey)
         )
         if survey is None or not is_open(survey, now, hub.settings.csat.answer_days):
+            return None
+        if await _wrote_since(session, survey):
             return None
         interaction, events = record_answer(session, survey, rating, "", channel=contact.channel, provider_id=contact.provider_id, now=now)
         interaction.text = contact.text
@@ -97,6 +107,15 @@ async def take_sms_answer(hub: Hub, contact: InboundContact) -> str | None:
     hub.bus.publish_all(events)
     log.info("sms %s from %s: survey answer %d on ticket %s", contact.provider_id, mask(sender.value), rating, survey.ticket_id)
     return language
+
+
+async def _wrote_since(session: AsyncSession, survey: Survey) -> bool:
+    later = await session.scalar(
+        select(Interaction.id)
+        .where(Interaction.customer_id == survey.customer_id, Interaction.direction == "inbound", Interaction.created_at > survey.sent_at)
+        .limit(1)
+    )
+    return later is not None
 
 
 async def find_survey(session: AsyncSession, token_hash: str) -> Survey | None:

@@ -89,3 +89,20 @@ async def test_the_form_records_the_language_the_customer_chose(hub, client):
 
     bad = await client.post("/contact", data={"email": "x@example.com", "message": "hi", "language": "not a language!", "csrf_token": csrf_token(page)})
     assert bad.status == 400 and "Please choose a language from the list." in await bad.text()
+
+
+async def test_an_agents_reply_goes_out_in_a_frame_of_the_customers_language(hub, client, token):
+    from contactcenter.channels.email_channel import build_mime
+    from contactcenter.contact import OutboundMessage
+    from contactcenter.db.models import OutboxMessage
+
+    headers = {"Authorization": f"Bearer {token}"}
+    wang = await (await client.post("/api/v1/contacts", json={"email": "wang@example.cn", "message": "订单没收到", "language": "zh-CN"}, headers=headers)).json()
+    reply = await client.post(f"/api/v1/tickets/{wang['reference']}/replies", json={"text": "今天发货。"}, headers=headers)
+    assert reply.status == 201
+    async with hub.sessions() as session:
+        row = await session.get(OutboxMessage, (await reply.json())["outbox_id"])
+    message = OutboundMessage.from_json(row.payload)
+    assert message.language == "zh-CN"
+    html = build_mime(message, hub.settings.email).get_body(("html",)).get_content()
+    assert f"工单号：{wang['reference']}" in html and "今天发货。" in html

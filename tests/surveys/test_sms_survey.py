@@ -8,9 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from contactcenter.db.models import Survey, Ticket
+from contactcenter.hub import Hub
+from contactcenter.pipeline.run import ingest
 from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.surveys.answers import parse_rating
 from contactcenter.surveys.schedule import send_due_surveys
+from tests.factories import make_inbound, settings_with
 from tests.polling import eventually, processed
 from tests.surveys.test_email_survey import resolve
 from tests.twilio_standin import params, post_signed, standin, twilio_settings  # noqa: F401
@@ -124,3 +127,33 @@ async def test_csat_summary_for_reports(hub):
     assert everything == {"responses": 4, "average": 4.0, "distribution": {"1": 0, "2": 1, "3": 0, "4": 1, "5": 2}}
     assert sms == {"responses": 2, "average": 3.5, "distribution": {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1}}
     assert before == {"responses": 0, "average": None, "distribution": {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0}}
+
+
+async def test_a_5_after_the_customer_wrote_back_is_part_of_the_conversation(hub, client, standin):
+    await post_signed(client, "/webhooks/twilio/sms", params("sms_inbound_basic"))
+    await processed(hub)
+    [ticket] = await tickets(hub)
+    await resolve(hub, ticket.id, ago=timedelta(hours=2))
+    await send_due_surveys(hub)
+    again = params("sms_inbound_basic", MessageSid="SM" + "8" * 32, Body="The parcel still has not come")
+    await post_signed(client, "/webhooks/twilio/sms", again)
+    await processed(hub)
+    five = await post_signed(client, "/webhooks/twilio/sms", params("sms_inbound_basic", MessageSid="SM" + "9" * 32, Body="5"))
+    assert "<Message>" not in await five.text()
+    await processed(hub)
+    async with hub.sessions() as session:
+        survey = await session.scalar(select(Survey))
+    assert survey.status == "sent"
+    assert [t.status for t in await tickets(hub)] == ["resolved", "new"]  # the digit joined the new conversation
+
+
+async def test_surveys_can_be_turned_off(hub, settings, database_url):
+    off = Hub.create(settings_with(settings, csat={"enabled": False}), database_url)
+    try:
+        result = await ingest(off, make_inbound(email="kim@example.com"))
+        await resolve(off, result.ticket_id, ago=timedelta(hours=2))
+        assert await send_due_surveys(off) == []
+        async with off.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(Survey)) == 0
+    finally:
+        await off.close()
