@@ -1,7 +1,7 @@
 """satisfaction surveys, complaint follow-ups, reopened count
 
 Revision ID: 0003_surveys
-Revises: 0002
+Revises: 0003_privacy
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import contactcenter.db.models
 
 revision = '0003_surveys'
-down_revision = '0002'
+down_revision = '0003_privacy'
 branch_labels = None
 depends_on = None
 
