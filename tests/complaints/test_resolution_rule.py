@@ -67,10 +67,11 @@ async def test_the_agent_page_asks_for_the_note_and_keeps_the_status(client, hub
 
 
 async def test_a_customer_writing_back_to_a_resolved_complaint_reopens_it_and_it_counts(hub):
-    first = await ingest(hub, make_inbound(ticket_type=TicketType.COMPLAINT, subject="Broken zip"))
+    # Verified senders: a claimed address may not join an existing ticket (issue 19).
+    first = await ingest(hub, make_inbound(ticket_type=TicketType.COMPLAINT, subject="Broken zip", evidence="verified"))
     async with hub.sessions() as session, session.begin():
         do_set_status(session, await session.get(Ticket, first.ticket_id), "resolved", actor="token:1", resolution="Sent a new zip.")
-    again = await ingest(hub, make_inbound(subject="Broken zip", text="It broke again.", thread_hints=(first.reference,)))
+    again = await ingest(hub, make_inbound(subject="Broken zip", text="It broke again.", thread_hints=(first.reference,), evidence="verified"))
     assert again.ticket_id == first.ticket_id
     async with hub.sessions() as session:
         ticket = await session.get(Ticket, first.ticket_id)
