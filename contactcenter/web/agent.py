@@ -14,12 +14,15 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
-from contactcenter.actions import TICKET_STATUSES, do_add_note, do_answer, do_set_status
+from contactcenter.actions import TICKET_STATUSES, customer_locale, do_add_note, do_answer, do_set_status
+from contactcenter.complaints.follow_ups import do_finish_follow_up, due_follow_ups
+from contactcenter.outbound.messages import render_message
 from contactcenter.db import queries
 from contactcenter.db.inbox import ACTIVE_STATUSES, INBOX_LIMIT, inbox, ticket_view
 from contactcenter.db.models import format_reference, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
+from contactcenter.i18n import N_, gettext as _
 from contactcenter.keys import HUB
 from contactcenter.routing.presence import do_set_presence
 from contactcenter.voice.panel import call_panel
@@ -37,9 +40,10 @@ log = logging.getLogger(__name__)
 
 STATUS_FILTERS = ("active", *TICKET_STATUSES, "all")
 NOTICES = {
-    "reply": "Reply queued; it is on its way to the customer.",
-    "note": "Internal note added.",
-    "status": "Status changed.",
+    "reply": N_("Reply queued; it is on its way to the customer."),
+    "note": N_("Internal note added."),
+    "status": N_("Status changed."),
+    "follow_up": N_("Follow-up done."),
 }
 # Events that can change what an inbox shows; the stream names only the kinds,
 # never a customer's data, and the page offers a refresh.
@@ -60,6 +64,7 @@ def setup_agent_pages(app: web.Application) -> None:
     app.router.add_post("/agent/tickets/{reference}/note", handle_note)
     app.router.add_post("/agent/tickets/{reference}/status", handle_status)
     app.router.add_post("/agent/presence", handle_presence)
+    app.router.add_post("/agent/follow-ups/{id:\\d+}", handle_follow_up)
 
 
 async def handle_inbox(request: web.Request) -> web.Response:
@@ -73,6 +78,8 @@ async def handle_inbox(request: web.Request) -> web.Response:
         names = await queries.queue_names(session)
         queue_id = next((i for i, n in names.items() if n == queue), -1) if queue else None
         mine, waiting = await inbox(session, person.id, statuses=statuses, queue_id=queue_id)
+        now = utcnow()
+        follow_ups = await due_follow_ups(session, person.id, now, request.app[HUB].settings.complaints.follow_up_days)
     return private_page(
         request,
         person,
@@ -85,7 +92,9 @@ async def handle_inbox(request: web.Request) -> web.Response:
         queues=sorted(names.values()),
         limit=INBOX_LIMIT,
         query=request.query_string,
-        now=utcnow(),
+        now=now,
+        follow_ups=follow_ups,
+        notice=_(NOTICES[request.query["done"]]) if request.query.get("done") in NOTICES else "",
     )
 
 
@@ -101,7 +110,8 @@ async def handle_inbox_events(request: web.Request) -> web.StreamResponse:
 
 async def handle_ticket(request: web.Request) -> web.Response:
     person = await require_person(request, "agent")
-    return await _ticket_page(request, person, notice=NOTICES.get(request.query.get("done", ""), ""))
+    done = request.query.get("done", "")
+    return await _ticket_page(request, person, notice=_(NOTICES[done]) if done in NOTICES else "", template=request.query.get("template", ""))
 
 
 async def handle_reply(request: web.Request) -> web.Response:
@@ -137,11 +147,20 @@ async def handle_status(request: web.Request) -> web.Response:
     person, form = await _posted_form(request)
     hub = request.app[HUB]
     status = str(form.get("status", ""))
+    resolution = str(form.get("resolution", "")).strip()
     if status not in TICKET_STATUSES or status == "new":
-        return await _ticket_page(request, person, status=400, status_error="Choose open, pending, resolved or closed.")
-    async with hub.sessions() as session, session.begin():
-        ticket = await queries.get_ticket(session, request.match_info["reference"])
-        events: list[Event] = do_set_status(session, ticket, status, actor=person.principal.actor)
+        return await _ticket_page(request, person, status=400, status_error=_("Choose open, pending, resolved or closed."))
+    try:
+        async with hub.sessions() as session, session.begin():
+            ticket = await queries.get_ticket(session, request.match_info["reference"])
+            events: list[Event] = do_set_status(
+                session, ticket, status, actor=person.principal.actor, resolution=resolution or None
+            )
+    except InputError as exc:
+        if exc.code != "resolution_required":
+            raise
+        message = _("A complaint can only be resolved or closed with a resolution note: write down what was done about it.")
+        return await _ticket_page(request, person, status=422, status_error=message, resolution_text=resolution)
     hub.bus.publish_all(events)
     return see_other(f"/agent/tickets/{ticket.reference}?done=status")
 
@@ -156,6 +175,18 @@ async def handle_presence(request: web.Request) -> web.Response:
     return see_other(safe_next(str(form.get("next", "/agent"))))
 
 
+async def handle_follow_up(request: web.Request) -> web.Response:
+    """The agent asked the customer whether the fix of their complaint held."""
+    person, form = await _posted_form(request)
+    hub = request.app[HUB]
+    async with hub.sessions() as session, session.begin():
+        events = await do_finish_follow_up(
+            session, int(request.match_info["id"]), str(form.get("outcome", "")), agent_id=person.id, actor=person.principal.actor, now=utcnow()
+        )
+    hub.bus.publish_all(events)
+    return see_other("/agent?done=follow_up")
+
+
 async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str | bytes | bytearray | FileField]]:
     """The signed-in agent and their form, once its CSRF token checks out."""
     person = await require_person(request, "agent")
@@ -166,19 +197,27 @@ async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str
 
 def _text_problem(text: str, what: str, limit: int) -> str:
     if not text:
-        return f"Write a {what} first."
+        return _("Write a reply first.") if what == "reply" else _("Write a note first.")
     if len(text) > limit:
-        return f"The {what} is longer than {limit} characters."
+        return _("The reply is longer than {limit} characters.", limit=limit) if what == "reply" else _("The note is longer than {limit} characters.", limit=limit)
     return ""
 
 
-async def _ticket_page(request: web.Request, person: Person, *, status: int = 200, **values: object) -> web.Response:
-    async with request.app[HUB].reads() as session:
+async def _ticket_page(
+    request: web.Request, person: Person, *, status: int = 200, template: str = "", **values: object
+) -> web.Response:
+    hub = request.app[HUB]
+    async with hub.reads() as session:
         view = await ticket_view(session, request.match_info["reference"])
         calls = await call_panel(
             session, request.app[HUB], view.ticket, view.timeline, notice=request.query.get("call", ""), error=request.query.get("call_error", "")
         )
-    defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": ""}
+    if template == "apology" and not values.get("reply_text"):
+        # A complaint's first answer may start from the apology, in the customer's language.
+        values["reply_text"], _html = render_message(
+            "apology", locale=customer_locale(hub.settings, view.customer.language), name=view.customer.name, reference=view.ticket.reference
+        )
+    defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": "", "resolution_text": ""}
     return private_page(
         request,
         person,
@@ -212,7 +251,7 @@ def email_document(body_html: str) -> str:
 
 def _reply_problem(exc: ConflictError) -> str:
     if exc.code == "opted_out":
-        return "This customer's number has opted out of SMS (they sent STOP), so no SMS can be sent. Reach them another way."
+        return _("This customer's number has opted out of SMS (they sent STOP), so no SMS can be sent. Reach them another way.")
     if exc.code == "no_reply_address":
-        return "This customer has no email address or phone number to reply to. Add one to their record first."
+        return _("This customer has no email address or phone number to reply to. Add one to their record first.")
     return exc.message

@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from contactcenter.db.models import Agent
+from contactcenter.i18n import N_, gettext as _
 from contactcenter.keys import HUB, LOGIN_ACCOUNT_LIMIT, LOGIN_ADDRESS_LIMIT
 from contactcenter.identity.normalize import mask
 from contactcenter.web.auth import check_password, hash_password
@@ -30,8 +31,8 @@ from contactcenter.web.sessions import (
 
 log = logging.getLogger(__name__)
 
-FAILED = "The email or password is not right."
-LIMITED = "Too many sign-in attempts. Please wait a few minutes and try again."
+FAILED = N_("The email or password is not right.")
+LIMITED = N_("Too many sign-in attempts. Please wait a few minutes and try again.")
 _dummy_hash: list[str] = []  # made once, for unknown emails (same work as a real check)
 
 
@@ -60,7 +61,7 @@ async def handle_login(request: web.Request) -> web.Response:
     target = safe_next(str(form.get("next", "/agent")))
 
     def refuse(message: str, status: int) -> web.Response:
-        return private_page(request, None, "login.html", status=status, next=target, email=email, error=message)
+        return private_page(request, None, "login.html", status=status, next=target, email=email, error=_(message))
 
     address_ok = request.app[LOGIN_ADDRESS_LIMIT].allow(request.remote or "unknown")
     if not address_ok or not request.app[LOGIN_ACCOUNT_LIMIT].allow(email):

@@ -104,6 +104,7 @@ _SCHEMAS: dict[str, Any] = {
             "lifetime_value": {"type": "number"},
             "external_id": {"type": ["string", "null"]},
             "merged_into_id": {"type": ["integer", "null"]},
+            "language": {"type": "string", "description": "BCP 47 (en, zh-CN); empty until known"},
             "contact_points": {"type": "array", "items": _ref("ContactPoint")},
             "created_at": _NULLABLE_TIME,
         },
@@ -169,6 +170,20 @@ _SCHEMAS: dict[str, Any] = {
             "created_at": _NULLABLE_TIME,
             "updated_at": _NULLABLE_TIME,
             "last_activity_at": _NULLABLE_TIME,
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "resolution": {"type": "string", "description": "what was done; a complaint is resolved only with one"},
+            "reopened_count": {"type": "integer", "description": "times the customer wrote back after it was resolved"},
+            "resolved_at": _NULLABLE_TIME,
+            "csat": {
+                "type": "object",
+                "description": "the customer's answer to the satisfaction survey, once answered",
+                "properties": {
+                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "comment": {"type": "string"},
+                    "channel": {"type": "string", "description": "how the survey went: email or sms"},
+                    "answered_at": _NULLABLE_TIME,
+                },
+            },
         },
     },
     "TicketWithInteractions": {
@@ -196,6 +211,7 @@ _SCHEMAS: dict[str, Any] = {
             "subject": {"type": "string"},
             "message": {"type": "string", "minLength": 1},
             "type": {"enum": ["question", "request", "complaint"], "default": "question"},
+            "language": {"type": "string", "maxLength": 20, "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", "description": "BCP 47, e.g. zh-CN: what we send the customer is written in it"},
             "customer": {
                 "type": "object",
                 "properties": {

@@ -13,16 +13,24 @@
   var board = document.getElementById("board");
   if (!board || !window.EventSource) { return; }
   var state = document.getElementById("live-state");
+  // The page's words in the reader's language (data-labels, written by the server).
+  var labels = JSON.parse(board.getAttribute("data-labels") || "{}");
+  function say(key, values, fallback) {
+    var text = labels[key] || fallback;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(String(values[name])); });
+    return text;
+  }
+  function named(kind, value) { return (labels[kind] && labels[kind][value]) || value; }
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return "\u2013"; }
     seconds = Math.max(0, Math.floor(seconds));
-    if (seconds < 60) { return seconds + "s"; }
+    if (seconds < 60) { return say("seconds", { seconds: seconds }, "{seconds}s"); }
     var minutes = Math.floor(seconds / 60);
-    if (minutes < 60) { return minutes + "m"; }
+    if (minutes < 60) { return say("minutes", { minutes: minutes }, "{minutes}m"); }
     var hours = Math.floor(minutes / 60); minutes = minutes % 60;
-    if (hours < 24) { return hours + "h " + (minutes < 10 ? "0" : "") + minutes + "m"; }
-    return Math.floor(hours / 24) + "d " + (hours % 24) + "h";
+    if (hours < 24) { return say("hours", { hours: hours, minutes: (minutes < 10 ? "0" : "") + minutes }, "{hours}h {minutes}m"); }
+    return say("days", { days: Math.floor(hours / 24), hours: hours % 24 }, "{days}d {hours}h");
   }
   function cell(tag, text, className, field) {
     var el = document.createElement(tag);
@@ -60,27 +68,26 @@
       tr.appendChild(cell("td", String(q.agents_busy), "num", "agents_busy"));
       return tr;
     });
-    fill(document.getElementById("queue-rows"), queueRows, "No queues yet.", 7);
+    fill(document.getElementById("queue-rows"), queueRows, say("no_queues", {}, "No queues yet."), 7);
     var agentRows = data.agents.map(function (a) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-agent", String(a.id));
-      tr.appendChild(cell("th", a.name + (a.role !== "agent" ? " (" + a.role + ")" : "")));
-      var calls = { on_call: "on a call", wrap_up: "wrap-up" };
-      tr.appendChild(cell("td", a.presence + (a.call_state ? " \u00b7 " + calls[a.call_state] : ""), "p-" + a.presence, "presence"));
-      tr.appendChild(cell("td", duration((now - Date.parse(a.presence_since)) / 1000) + " ago", "num", "presence_since"));
+      tr.appendChild(cell("th", a.name + (a.role !== "agent" ? " (" + named("roles", a.role) + ")" : "")));
+      tr.appendChild(cell("td", named("presences", a.presence) + (a.call_state ? " \u00b7 " + named("call_states", a.call_state) : ""), "p-" + a.presence, "presence"));
+      tr.appendChild(cell("td", say("ago", { duration: duration((now - Date.parse(a.presence_since)) / 1000) }, "{duration} ago"), "num", "presence_since"));
       tr.appendChild(cell("td", String(a.open_tickets), "num", "open_tickets"));
       return tr;
     });
-    fill(document.getElementById("agent-rows"), agentRows, "No agents yet.", 4);
+    fill(document.getElementById("agent-rows"), agentRows, say("no_agents", {}, "No agents yet."), 4);
     Object.keys(sums).forEach(function (k) { setTotal(k, sums[k]); });
     setTotal("available", data.presence_counts.available || 0);
     Object.keys(data.presence_counts).forEach(function (p) {
       var el = board.querySelector('[data-presence-count="' + p + '"]');
       if (el) { el.textContent = String(data.presence_counts[p]); }
     });
-    if (state) { state.textContent = "live \u00b7 updated " + new Date(now).toLocaleTimeString(); }
+    if (state) { state.textContent = say("live", { time: new Date(now).toLocaleTimeString(document.documentElement.lang || undefined) }, "live \u00b7 updated {time}"); }
   }
   var source = new EventSource(board.getAttribute("data-events"));
   source.addEventListener("board", function (event) { render(JSON.parse(event.data)); });
-  source.onerror = function () { if (state) { state.textContent = "reconnecting\u2026"; } };
+  source.onerror = function () { if (state) { state.textContent = say("reconnecting", {}, "reconnecting\u2026"); } };
 })();
