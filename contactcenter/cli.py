@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy import select
 
 from contactcenter.errors import ConfigError, ContactCenterError
 from contactcenter.hub import Hub
@@ -55,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     agent.add_argument("email")
     agent.add_argument("--name", required=True)
     agent.add_argument("--role", choices=("agent", "supervisor", "admin"), default="agent")
+    agent.add_argument("--phone", help="where calls reach them, E.164 (+14155550100)")
+    agent.add_argument("--skills", help="skills with levels 1..5, e.g. billing=3,refunds=1")
+    agent.add_argument("--capacity", help="tickets at once per channel, e.g. voice=1,sms=3,email=6")
+    agent.add_argument("--language", help="BCP 47 language of their workspace, e.g. zh-CN")
+    agent.add_argument("--timezone", help="IANA time zone, e.g. Asia/Shanghai")
     agent.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     agent.set_defaults(run=cmd_create_agent)
 
@@ -112,27 +116,31 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
-    from contactcenter.db.models import Agent
-    from contactcenter.identity.normalize import normalize_email
-    from contactcenter.web.auth import hash_password
+    from contactcenter.people.agents import do_create_agent
+    from contactcenter.people.fields import parse_agent_fields, parse_levels
 
-    email = normalize_email(args.email)
-    if email is None:
-        raise ContactCenterError(f"{args.email!r} is not an email address")
+    body: dict[str, object] = {"email": args.email, "name": args.name, "role": args.role}
+    for key in ("phone", "language", "timezone"):
+        if getattr(args, key) is not None:
+            body[key] = getattr(args, key)
+    # Bad input is an InputError (a ContactCenterError): main() prints it, exit 1.
+    if args.skills is not None:
+        body["skills"] = parse_levels(args.skills, "skills")
+    if args.capacity is not None:
+        body["capacity"] = parse_levels(args.capacity, "capacity")
+    fields = parse_agent_fields(body, creating=True)
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = getpass.getpass(f"password for {email}: ")
+        password = getpass.getpass(f"password for {fields['email']}: ")
     if len(password) < 8:
         raise ContactCenterError("the password needs at least 8 characters")
+    fields["password"] = password
 
     async def run(hub: Hub) -> None:
         async with hub.sessions() as session, session.begin():
-            if await session.scalar(select(Agent.id).where(Agent.email == email)):
-                raise ContactCenterError(f"an agent with {email} exists already")
-            agent = Agent(email=email, name=args.name, role=args.role, password_hash=await hash_password(password))
-            session.add(agent)
-        print(f"created {args.role} {email} (id {agent.id})")
+            agent, _ = await do_create_agent(session, fields, actor="cli")
+        print(f"created {args.role} {agent.email} (id {agent.id})")
 
     return _with_hub(settings, run, migrate=True)
 
