@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.db.models import Agent, Ticket
+from contactcenter.db.models import Agent, Customer, Ticket
+from contactcenter.routing.assignment import WORKING_STATUSES
 from contactcenter.routing.live_state import UNRESOLVED, queue_states
 from contactcenter.routing.presence import PRESENCES
 
@@ -49,6 +50,7 @@ class Board:
     queues: list[QueueRow]
     agents: list[AgentRow]
     presence_counts: dict[str, int]
+    channel: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -56,11 +58,14 @@ class Board:
             "queues": [asdict(q) for q in self.queues],
             "agents": [{**asdict(a), "presence_since": a.presence_since.isoformat()} for a in self.agents],
             "presence_counts": self.presence_counts,
+            "channel": self.channel,
         }
 
 
-async def queue_board(session: AsyncSession, now: datetime) -> Board:
-    """Per queue: waiting tickets, the oldest wait, SLA at risk and breached; agents by presence."""
+async def queue_board(session: AsyncSession, now: datetime, channel: str | None = None) -> Board:
+    """Per queue: waiting tickets, the oldest wait, SLA at risk and breached; agents by presence.
+
+    With `channel`, the queue figures count that channel's tickets only."""
     queues = [
         QueueRow(
             queue_id=q["id"],
@@ -72,7 +77,7 @@ async def queue_board(session: AsyncSession, now: datetime) -> Board:
             agents_available=q["agents_available"],
             agents_busy=q["agents_busy"],
         )
-        for q in await queue_states(session, now)
+        for q in await queue_states(session, now, channel)
     ]
     load = dict(
         (await session.execute(
@@ -88,7 +93,7 @@ async def queue_board(session: AsyncSession, now: datetime) -> Board:
     counts = {p: 0 for p in PRESENCES}
     for agent in agents:
         counts[agent.presence] = counts.get(agent.presence, 0) + 1
-    return Board(at=now, queues=queues, agents=agents, presence_counts=counts)
+    return Board(at=now, queues=queues, agents=agents, presence_counts=counts, channel=channel or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,3 +151,32 @@ async def _per_day(session: AsyncSession, column: Any, start: datetime) -> dict[
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingRow:
+    id: int
+    reference: str
+    subject: str
+    customer: str
+    channel: str
+    priority: int
+    created_at: datetime
+    sla_state: str
+
+
+async def waiting_tickets(session: AsyncSession, queue_id: int, channel: str | None, limit: int) -> list[WaitingRow]:
+    """The tickets behind a queue's "waiting" number, in the order the assigner takes them."""
+    query = (
+        select(Ticket, Customer.name)
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .where(Ticket.queue_id == queue_id, Ticket.status.in_(WORKING_STATUSES), Ticket.assignee_id.is_(None))
+        .order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id)
+        .limit(limit)
+    )
+    if channel:
+        query = query.where(Ticket.channel == channel)
+    return [
+        WaitingRow(t.id, t.reference, t.subject, name or "", t.channel, t.priority, t.created_at, t.sla_state)
+        for t, name in await session.execute(query)
+    ]

@@ -59,7 +59,7 @@ async def test_the_board_counts_waiting_oldest_risk_breaches_and_presence(client
     await sign_in(client, email="sam@example.com")
     response = await client.get("/supervisor")
     page = await response.text()
-    row = re.search(r'<tr data-queue="\d+">\s*<th scope="row">general</th>(.*?)</tr>', page, re.DOTALL).group(1)
+    row = re.search(r'<tr data-queue="\d+">\s*<th scope="row"><a href="/supervisor/queues/\d+">general</a></th>(.*?)</tr>', page, re.DOTALL).group(1)
     cells = dict(re.findall(r'data-field="(\w+)">([^<]*)<', row))
     assert cells == {
         "waiting": "2", "oldest_wait_seconds": "2h 01m", "at_risk": "1", "breached": "1", "agents_available": "1", "agents_busy": "1"
