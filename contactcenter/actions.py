@@ -17,6 +17,7 @@ from contactcenter.contact import ChannelKind, OutboundMessage
 from contactcenter.db.models import AuditEvent, ContactPoint, Customer, Interaction, OutboxMessage, Ticket, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
+from contactcenter.reports import ticket_times  # noqa: F401 - registers the hook that clears report figures
 from contactcenter.settings import Settings
 
 # How many earlier Message-IDs a reply lists in References (RFC 5322 §3.6.4

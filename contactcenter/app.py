@@ -18,11 +18,13 @@ from contactcenter.hub import Hub
 from contactcenter.keys import HUB, TOKEN_CACHE
 from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
+from contactcenter.reports.ticket_times import TicketTimesWorker
 from contactcenter.settings import Settings
 from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
 from contactcenter.web.api_people import setup_people_api
+from contactcenter.web.reports import setup_reports
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.limits import body_deadline_middleware
 from contactcenter.web.metrics import setup_metrics
@@ -50,6 +52,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_customer_api(app)
     setup_routing(app)
     setup_people_api(app)
+    setup_reports(app)
     setup_metrics(app)
     setup_workspace(app)
     if workers:
@@ -85,7 +88,11 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
 
 async def _routing_workers(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
-    async with background(Assigner(hub).run(), "assigner"), background(SlaTimer(hub).run(), "sla-timer"):
+    async with (
+        background(Assigner(hub).run(), "assigner"),
+        background(SlaTimer(hub).run(), "sla-timer"),
+        background(TicketTimesWorker(hub).run(), "report-times"),
+    ):
         yield
 
 

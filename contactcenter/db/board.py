@@ -1,19 +1,18 @@
-"""Numbers for the supervisor's pages: the live queue board and the daily report.
+"""Numbers for the supervisor's board: the live queue board and the tickets behind it.
 
 `queue_board` is the one place the board's numbers come from. Its queue rows
 are the routing module's live state (`live_state.queue_states`, the same
 numbers as GET /api/v1/queues), so the board and the API never disagree.
+Reports (figures over a date range) live in contactcenter/reports/.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.db.models import Agent, Customer, Ticket
@@ -94,63 +93,6 @@ async def queue_board(session: AsyncSession, now: datetime, channel: str | None 
     for agent in agents:
         counts[agent.presence] = counts.get(agent.presence, 0) + 1
     return Board(at=now, queues=queues, agents=agents, presence_counts=counts, channel=channel or "")
-
-
-@dataclass(frozen=True, slots=True)
-class DayRow:
-    day: date
-    created: dict[str, int]  # channel -> tickets opened that day
-    resolved: dict[str, int]  # channel -> tickets resolved that day
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    days: list[DayRow]
-    channels: list[str]
-    median_first_response_seconds: float | None
-    responded: int
-
-
-async def daily_report(session: AsyncSession, now: datetime, days: int = 14) -> Report:
-    """Tickets created and resolved per day (UTC) and channel, and the median first response."""
-    first_day = (now - timedelta(days=days - 1)).date()
-    start = datetime.combine(first_day, datetime.min.time(), tzinfo=now.tzinfo)
-    created = await _per_day(session, Ticket.created_at, start)
-    resolved = await _per_day(session, Ticket.resolved_at, start)
-    channels = sorted({c for _, c in created} | {c for _, c in resolved})
-    rows = []
-    for offset in range(days):
-        day = first_day + timedelta(days=offset)
-        rows.append(
-            DayRow(day, {c: created.get((day, c), 0) for c in channels}, {c: resolved.get((day, c), 0) for c in channels})
-        )
-    pairs = await session.execute(
-        select(Ticket.created_at, Ticket.first_responded_at).where(
-            Ticket.created_at >= start, Ticket.first_responded_at.is_not(None)
-        )
-    )
-    waits = [(_aware(answered) - _aware(opened)).total_seconds() for opened, answered in pairs if answered is not None]
-    return Report(rows, channels, statistics.median(waits) if waits else None, len(waits))
-
-
-async def _per_day(session: AsyncSession, column: Any, start: datetime) -> dict[tuple[date, str], int]:
-    day: Any
-    if session.get_bind().dialect.name == "postgresql":
-        # Days are UTC days, whatever the database session's time zone.
-        day = cast(func.timezone("UTC", column), Date)
-    else:
-        day = func.date(column)  # SQLite stores naive UTC text
-    result = await session.execute(
-        select(day, Ticket.channel, func.count()).where(column >= start).group_by(day, Ticket.channel)
-    )
-    counts: dict[tuple[date, str], int] = defaultdict(int)
-    for value, channel, count in result:
-        counts[(value if isinstance(value, date) else date.fromisoformat(str(value)), channel)] += count
-    return counts
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
