@@ -165,7 +165,7 @@ class Ticket(Base):
         Index("ix_tickets_queue_status_priority", "queue_id", "status", "priority"),
         # Reports read tickets by the day they were opened and the day they were resolved.
         Index("ix_tickets_created_at", "created_at"),
-        Index("ix_tickets_resolved_at", "resolved_at"),
+        Index("ix_tickets_resolved_created", "resolved_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

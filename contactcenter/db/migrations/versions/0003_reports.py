@@ -18,13 +18,13 @@ def upgrade() -> None:
         table.add_column(sa.Column('first_response_seconds', sa.Integer(), nullable=True))
         table.add_column(sa.Column('resolution_seconds', sa.Integer(), nullable=True))
     op.create_index('ix_tickets_created_at', 'tickets', ['created_at'])
-    op.create_index('ix_tickets_resolved_at', 'tickets', ['resolved_at'])
+    op.create_index('ix_tickets_resolved_created', 'tickets', ['resolved_at', 'created_at'])
     op.create_index('ix_interactions_channel_created', 'interactions', ['channel', 'created_at'])
 
 
 def downgrade() -> None:
     op.drop_index('ix_interactions_channel_created', 'interactions')
-    op.drop_index('ix_tickets_resolved_at', 'tickets')
+    op.drop_index('ix_tickets_resolved_created', 'tickets')
     op.drop_index('ix_tickets_created_at', 'tickets')
     with op.batch_alter_table('tickets') as table:
         table.drop_column('resolution_seconds')
