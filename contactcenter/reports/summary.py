@@ -204,27 +204,31 @@ def _sla_sums() -> tuple[Any, Any]:
     return met, breached
 
 
-async def _groups(session: AsyncSession, opened: Any, keys: tuple[Any, ...]) -> dict[tuple[Any, ...], Group]:
+def _measures() -> list[Any]:
+    """Per group: tickets, their kept times joined into strings, SLA met and breached, customers' value."""
     met, breached = _sla_sums()
+    return [
+        func.count(),
+        func.aggregate_strings(cast(Ticket.first_response_seconds, String), ","),
+        func.aggregate_strings(cast(Ticket.resolution_seconds, String), ","),
+        met,
+        breached,
+        func.sum(Customer.lifetime_value),
+    ]
+
+
+async def _groups(session: AsyncSession, opened: Any, keys: tuple[Any, ...]) -> dict[tuple[Any, ...], Group]:
     rows = await session.execute(
-        select(
-            *keys,
-            func.count(),
-            func.aggregate_strings(cast(Ticket.first_response_seconds, String), ","),
-            func.aggregate_strings(cast(Ticket.resolution_seconds, String), ","),
-            met,
-            breached,
-            func.sum(Customer.lifetime_value),
-        )
+        select(*keys, *_measures())
         .join(Customer, BY_CUSTOMER)
         .where(opened)
         .group_by(*keys)
     )
-    groups = {}
-    for row in rows:
-        *key, count, firsts, resolutions, met_count, breached_count, value = row
-        groups[tuple(key)] = Group(count, parse_numbers(firsts), parse_numbers(resolutions), int(met_count or 0), int(breached_count or 0), float(value or 0))
-    return groups
+    return {tuple(row[: len(keys)]): _group(*row[len(keys):]) for row in rows}
+
+
+def _group(count: int, firsts: str | None, resolutions: str | None, met: int | None, breached: int | None, value: float | None) -> Group:
+    return Group(count, parse_numbers(firsts), parse_numbers(resolutions), int(met or 0), int(breached or 0), float(value or 0))
 
 
 async def _segment_groups(session: AsyncSession, opened: Any, dialect: str) -> dict[str, Group]:
@@ -232,27 +236,15 @@ async def _segment_groups(session: AsyncSession, opened: Any, dialect: str) -> d
         segment = func.jsonb_array_elements_text(Customer.segments).table_valued("value").alias("segment")
     else:
         segment = func.json_each(Customer.segments).table_valued("value").alias("segment")
-    met, breached = _sla_sums()
     rows = await session.execute(
-        select(
-            segment.c.value,
-            func.count(),
-            func.aggregate_strings(cast(Ticket.first_response_seconds, String), ","),
-            func.aggregate_strings(cast(Ticket.resolution_seconds, String), ","),
-            met,
-            breached,
-            func.sum(Customer.lifetime_value),
-        )
+        select(segment.c.value, *_measures())
         .select_from(Ticket)
         .join(Customer, BY_CUSTOMER)
         .join(segment, segment.c.value.is_not(None))
         .where(opened)
         .group_by(segment.c.value)
     )
-    return {
-        str(name): Group(count, parse_numbers(f), parse_numbers(r), int(m or 0), int(b or 0), float(v or 0))
-        for name, count, f, r, m, b, v in rows
-    }
+    return {str(row[0]): _group(*row[1:]) for row in rows}
 
 
 async def _add_missing_times(

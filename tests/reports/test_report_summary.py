@@ -138,14 +138,6 @@ async def test_every_tables_csv_has_the_numbers_of_the_page_and_the_api(client, 
     assert float(by_name["resolution_p90_seconds"]) == api["resolution"]["p90_seconds"]
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 async def test_agents_get_403_on_reports_and_bad_ranges_get_400(client, hub):
     await add_agent(hub, email="ada@example.com")
     await sign_in(client)
