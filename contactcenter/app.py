@@ -20,10 +20,12 @@ from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
 from contactcenter.reports.ticket_times import TicketTimesWorker
 from contactcenter.settings import Settings
+from contactcenter.privacy.retention import RetentionTimer
 from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
 from contactcenter.web.api_people import setup_people_api
+from contactcenter.web.api_privacy import setup_privacy_api
 from contactcenter.web.reports import setup_reports
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.limits import body_deadline_middleware
@@ -50,6 +52,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
             hub.channels[channel.kind] = channel
     setup_api(app)
     setup_customer_api(app)
+    setup_privacy_api(app)
     setup_routing(app)
     setup_people_api(app)
     setup_reports(app)
@@ -59,6 +62,8 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         app.cleanup_ctx.append(_unprocessed_contacts)
         app.cleanup_ctx.append(_outbox_worker)
         app.cleanup_ctx.append(_routing_workers)
+        if settings.retention.interactions_days:
+            app.cleanup_ctx.append(_retention_timer)
         if hub.engine.dialect.name == "postgresql":
             app.cleanup_ctx.append(_event_bridge)
     return app
@@ -93,6 +98,11 @@ async def _routing_workers(app: web.Application) -> AsyncIterator[None]:
         background(SlaTimer(hub).run(), "sla-timer"),
         background(TicketTimesWorker(hub).run(), "report-times"),
     ):
+        yield
+
+
+async def _retention_timer(app: web.Application) -> AsyncIterator[None]:
+    async with background(RetentionTimer(app[HUB]).run(), "retention"):
         yield
 
 

@@ -1,14 +1,14 @@
 """report figures kept on tickets, and the indexes reports read through
 
 Revision ID: 0003_reports
-Revises: 0002
+Revises: 0003_privacy
 """
 
 from alembic import op
 import sqlalchemy as sa
 
 revision = '0003_reports'
-down_revision = '0002'
+down_revision = '0003_privacy'
 branch_labels = None
 depends_on = None
 
