@@ -19,6 +19,7 @@ from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.i18n import choose_locale
 from contactcenter.plain_text import SUBJECT_CHARS
+from contactcenter.reports import ticket_times  # noqa: F401 - registers the hook that clears report figures
 from contactcenter.settings import Settings
 
 # How many earlier Message-IDs a reply lists in References (RFC 5322 §3.6.4

@@ -18,6 +18,7 @@ from contactcenter.hub import Hub
 from contactcenter.keys import HUB, TOKEN_CACHE
 from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
+from contactcenter.reports.ticket_times import TicketTimesWorker
 from contactcenter.settings import Settings
 from contactcenter.surveys.schedule import SurveyTimer
 from contactcenter.surveys.web import setup_survey_pages
@@ -25,7 +26,9 @@ from contactcenter.privacy.retention import RetentionTimer
 from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
+from contactcenter.web.api_people import setup_people_api
 from contactcenter.web.api_privacy import setup_privacy_api
+from contactcenter.web.reports import setup_reports
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.limits import body_deadline_middleware
 from contactcenter.web.locale import locale_middleware
@@ -56,6 +59,8 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_customer_api(app)
     setup_privacy_api(app)
     setup_routing(app)
+    setup_people_api(app)
+    setup_reports(app)
     setup_metrics(app)
     setup_workspace(app)
     setup_voice(app)
@@ -97,6 +102,7 @@ async def _routing_workers(app: web.Application) -> AsyncIterator[None]:
         background(SlaTimer(hub).run(), "sla-timer"),
         background(Connector(hub).run(), "voice-connector"),
         background(SurveyTimer(hub).run(), "survey-timer"),
+        background(TicketTimesWorker(hub).run(), "report-times"),
     ):
         yield
 

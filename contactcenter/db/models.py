@@ -186,6 +186,9 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_customer_channel_status", "customer_id", "channel", "status"),
         Index("ix_tickets_queue_status_priority", "queue_id", "status", "priority"),
+        # Reports read tickets by the day they were opened and the day they were resolved.
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_resolved_created", "resolved_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -220,6 +223,11 @@ class Ticket(Base):
     # (the SLA timer then moves the due times on by the business time paused).
     sla_paused_at: Mapped[datetime | None] = mapped_column()
     sla_resumed_at: Mapped[datetime | None] = mapped_column()
+    # Business seconds (the queue's calendar) from creation to the first agent
+    # answer and to resolution, for reports; cleared when those times change
+    # and filled again by contactcenter/reports/ticket_times.py.
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def reference(self) -> str:
@@ -247,6 +255,7 @@ class Interaction(Base):
         UniqueConstraint("channel", "provider_id"),
         Index("ix_interactions_customer_created", "customer_id", "created_at"),
         Index("ix_interactions_ticket_created", "ticket_id", "created_at"),
+        Index("ix_interactions_channel_created", "channel", "created_at"),  # reports: calls in a range
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

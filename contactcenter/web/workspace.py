@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from contactcenter.settings import TEMPLATES_DIR
+from contactcenter.web.admin import setup_admin_pages
 from contactcenter.web.agent import setup_agent_pages
 from contactcenter.web.login import setup_login
 from contactcenter.web.pages import SECURITY_HEADERS
@@ -20,6 +21,7 @@ def setup_workspace(app: web.Application) -> None:
     setup_login(app)
     setup_agent_pages(app)
     setup_supervisor_pages(app)
+    setup_admin_pages(app)
     app.router.add_get("/static/workspace.js", handle_script)
     app.router.add_get("/", handle_root)
 
