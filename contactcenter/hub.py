@@ -6,6 +6,8 @@ IMAP pollers, workers and the command line get it directly.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -15,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from contactcenter.db.engine import create_engine, create_read_sessionmaker, create_sessionmaker
 from contactcenter.events import EventBus
 from contactcenter.settings import Settings
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from contactcenter.channels.base import Channel
@@ -51,9 +55,9 @@ class Hub:
     async def close(self) -> None:
         if self.ingest_writer is not None:
             await self.ingest_writer.close()
-        await self.engine.dispose()
+        await _dispose(self.engine)
         if self.read_engine is not None and self.read_engine is not self.engine:
-            await self.read_engine.dispose()
+            await _dispose(self.read_engine)
 
 
 def load_secret_key(settings: Settings) -> str:
@@ -71,3 +75,22 @@ def load_secret_key(settings: Settings) -> str:
     path.touch(mode=0o600)
     path.write_text(key)
     return key
+
+
+# How long closing the database's connections may take at shutdown.
+DISPOSE_SECONDS = 5.0
+
+
+async def _dispose(engine: AsyncEngine) -> None:
+    """Close an engine's connections, within DISPOSE_SECONDS.
+
+    A connection whose query was cancelled by the shutdown (a background worker
+    stopped mid-statement) can leave aiosqlite's close() waiting for ever; the
+    process must still exit on SIGTERM, and whatever that connection held was
+    never committed, so nothing is lost by leaving it to the exit.
+    """
+    try:
+        async with asyncio.timeout(DISPOSE_SECONDS):
+            await engine.dispose()
+    except TimeoutError:
+        log.warning("database: connections did not close within %.0f s; leaving them to the process exit", DISPOSE_SECONDS)

@@ -100,7 +100,14 @@ def _fuzz(base_url: str, headers: dict[str, str]) -> dict:
 
 
 def _make_hostile(case: schemathesis.Case, number: str, text: str) -> None:
-    """Issue 19's alphabets in place of the schema's values: ids no column holds, text no column stores."""
+    """Issue 19's alphabets in place of the schema's values: ids no column holds, text no column stores.
+
+    Lone surrogates become U+FFFD here: schemathesis re-validates each case in Rust, which
+    cannot encode them (UnicodeEncodeError inside the tool, not an answer of the hub).
+    They reach the hub raw in `test_garbage_bodies_get_json_4xx` and
+    `test_garbage_query_parameters_get_json_4xx` instead.
+    """
+    text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if _has_surrogate(text) else text
     if case.path_parameters:
         case.path_parameters = dict.fromkeys(case.path_parameters, number)
     if case.query:
@@ -174,3 +181,7 @@ async def test_garbage_query_parameters_get_json_4xx(tmp_path: Path, database_ur
                 assert response.content_type == "application/json" and "Traceback" not in text
         async with session.get(f"{hub.url}/api/v1/tickets?queue=%00&status=new") as response:
             assert response.status == 400
+
+
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
