@@ -18,6 +18,7 @@ from contactcenter.hub import Hub
 from contactcenter.keys import HUB, TOKEN_CACHE
 from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
+from contactcenter.search.schema import ensure_search_schema
 from contactcenter.settings import Settings
 from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
@@ -25,7 +26,7 @@ from contactcenter.web.api_customers import setup_customer_api
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.limits import body_deadline_middleware
 from contactcenter.web.metrics import setup_metrics
-from contactcenter.web.middlewares import error_middleware
+from contactcenter.web.middlewares import error_middleware, set_common_headers
 from contactcenter.web.token_cache import TokenCache
 from contactcenter.web.workspace import setup_workspace
 
@@ -39,6 +40,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         middlewares=[error_middleware, body_deadline_middleware], client_max_size=settings.http.max_body_bytes
     )
     app[HUB] = hub
+    app.on_response_prepare.append(set_common_headers)
     app[TOKEN_CACHE] = TokenCache(settings.http.token_cache_seconds)
     app.cleanup_ctx.append(_database)
     for channel in build_channels(hub):
@@ -65,6 +67,9 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         # The embedded database keeps itself current; PostgreSQL deployments
         # run `contactcenter db upgrade` as a release step.
         await upgrade(hub.engine)
+        async with hub.engine.begin() as connection:
+            if await connection.run_sync(ensure_search_schema):
+                log.warning("search: a migration had dropped the SQLite search triggers; rebuilt the index")
     yield
     await hub.close()
 

@@ -9,6 +9,7 @@ from contactcenter.web.agent import setup_agent_pages
 from contactcenter.web.login import setup_login
 from contactcenter.web.pages import SECURITY_HEADERS
 from contactcenter.web.sessions import current_person, see_other
+from contactcenter.web.signins import setup_signins
 from contactcenter.web.streams import setup_streams
 from contactcenter.web.supervisor import setup_supervisor_pages
 
@@ -18,6 +19,7 @@ SCRIPT = TEMPLATES_DIR / "static" / "workspace.js"
 def setup_workspace(app: web.Application) -> None:
     setup_streams(app)
     setup_login(app)
+    setup_signins(app)
     setup_agent_pages(app)
     setup_supervisor_pages(app)
     app.router.add_get("/static/workspace.js", handle_script)
