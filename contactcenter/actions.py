@@ -227,13 +227,46 @@ def do_add_note(
     return note, [event]
 
 
-def do_set_status(session: AsyncSession, ticket: Ticket, status: str, *, actor: str, now: datetime | None = None) -> list[Event]:
-    """Move the ticket to `status` and record who did it; nothing happens when it is there already."""
+# A complaint is closed only with a record of what was done about it (DESIGN.md §6).
+# (The complaint loop of the surveys issue owns this rule; this is its minimal form.)
+RESOLUTION_REQUIRED_TYPES = ("complaint",)
+DONE_STATUSES = ("resolved", "closed")
+
+
+def resolution_problem(ticket_type: str, status: str, resolution: str) -> str:
+    """Why the ticket may not move to `status` with this resolution note, or "" when it may."""
+    if ticket_type in RESOLUTION_REQUIRED_TYPES and status in DONE_STATUSES and not resolution.strip():
+        return "a complaint can only be resolved or closed with a resolution note: what was done about it"
+    return ""
+
+
+def do_set_status(
+    session: AsyncSession,
+    ticket: Ticket,
+    status: str,
+    *,
+    actor: str,
+    resolution: str | None = None,
+    now: datetime | None = None,
+) -> list[Event]:
+    """Move the ticket to `status` and record who did it; nothing happens when it is there already.
+
+    `resolution` (what was done) is kept on the ticket; a complaint cannot
+    become resolved or closed without one (InputError 422 `resolution_required`).
+    """
     if status not in TICKET_STATUSES:
         raise InputError(f"status must be one of {', '.join(TICKET_STATUSES)}", fields={"status": "unknown status"})
-    if ticket.status == status:
-        return []
+    note = ticket.resolution if resolution is None else resolution.strip()
+    if problem := resolution_problem(ticket.type, status, note):
+        raise InputError(problem, code="resolution_required", status=422, fields={"resolution": "required for a complaint"})
     now = now or utcnow()
+    changed_note = resolution is not None and note != ticket.resolution
+    if changed_note:
+        ticket.resolution = note
+    if ticket.status == status:
+        if changed_note:
+            audit(session, actor, "ticket.resolution", ticket, resolution=note)
+        return []
     previous, ticket.status = ticket.status, status
     if status == "resolved":
         ticket.resolved_at = now
@@ -243,5 +276,38 @@ def do_set_status(session: AsyncSession, ticket: Ticket, status: str, *, actor: 
     else:
         ticket.resolved_at = ticket.closed_at = None
     ticket.last_activity_at = now
-    audit(session, actor, "ticket.status", ticket, **{"from": previous, "to": status})
+    details: dict[str, object] = {"from": previous, "to": status}
+    if changed_note:
+        details["resolution"] = note
+    audit(session, actor, "ticket.status", ticket, **details)
     return [Event("ticket.status_changed", {"ticket_id": ticket.id, "from": previous, "to": status, "actor": actor})]
+
+
+TICKET_PRIORITIES = (1, 2, 3, 4)  # low, normal, high, urgent
+MAX_TAGS = 20
+MAX_TAG_CHARS = 40
+
+
+def clean_tags(value: object) -> list[str]:
+    """Distinct, trimmed, lower-case tags in the order given; InputError for anything else."""
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise InputError("'tags' must be a list of words", fields={"tags": "must be a list of strings"})
+    tags = list(dict.fromkeys(t.strip().lower() for t in value if t.strip()))
+    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
+        raise InputError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters", fields={"tags": "too many or too long"})
+    return tags
+
+
+def do_update_ticket(
+    session: AsyncSession, ticket: Ticket, *, actor: str, priority: int | None = None, type: str | None = None, tags: list[str] | None = None
+) -> list[Event]:
+    """Change the ticket's priority, type and tags (already checked); one audit event lists what changed."""
+    changes: dict[str, object] = {}
+    for name, value in (("priority", priority), ("type", type), ("tags", tags)):
+        if value is not None and getattr(ticket, name) != value:
+            changes[name] = {"from": getattr(ticket, name), "to": value}
+            setattr(ticket, name, value)
+    if not changes:
+        return []
+    audit(session, actor, "ticket.updated", ticket, **changes)
+    return [Event("ticket.updated", {"ticket_id": ticket.id, "fields": sorted(changes), "actor": actor})]

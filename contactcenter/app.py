@@ -24,6 +24,7 @@ from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
 from contactcenter.web.api_routing import setup_routing
+from contactcenter.web.api_tickets import setup_ticket_api
 from contactcenter.web.limits import body_deadline_middleware
 from contactcenter.web.metrics import setup_metrics
 from contactcenter.web.middlewares import error_middleware, set_common_headers
@@ -50,6 +51,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_api(app)
     setup_customer_api(app)
     setup_routing(app)
+    setup_ticket_api(app)
     setup_metrics(app)
     setup_workspace(app)
     if workers:
