@@ -122,10 +122,25 @@ async def do_reply_to(
 
 
 async def do_answer(
-    session: AsyncSession, settings: Settings, ticket: Ticket, text: str, *, author_agent_id: int | None
+    session: AsyncSession,
+    settings: Settings,
+    ticket: Ticket,
+    text: str,
+    *,
+    author_agent_id: int | None,
+    target: tuple[str, str] | None = None,
 ) -> tuple[Interaction, OutboxMessage, list[Event]]:
-    """A person's answer to the customer: sent like any reply, and the ticket then waits for the customer."""
-    interaction, outbox, events = await do_reply(session, settings, ticket, text, author_agent_id=author_agent_id)
+    """A person's answer to the customer: sent like any reply, and the ticket then waits for the customer.
+
+    `target` (kind, value) is the address or number the person chose among the
+    customer's contact points (the caller checked it is theirs); else the usual one.
+    """
+    if target is None:
+        interaction, outbox, events = await do_reply(session, settings, ticket, text, author_agent_id=author_agent_id)
+    else:
+        if target[0] != "email" and await is_opted_out(session, target[1]):
+            raise ConflictError("the customer's number has opted out of SMS", code="opted_out")
+        interaction, outbox, events = await do_reply_to(session, settings, ticket, target[0], target[1], text, author_agent_id=author_agent_id)
     if ticket.status in ("new", "open"):
         ticket.status = "pending"
     return interaction, outbox, events

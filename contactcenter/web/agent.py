@@ -1,7 +1,8 @@
-"""The agent's pages: the inbox, one ticket with its customer, and the forms that answer it.
+"""The agent's pages: the inbox, one ticket with its customer, and the forms that work it.
 
 Everything works without JavaScript: forms post, then redirect back (303) with
 a short notice, or show the page again with the error and the typed text kept.
+With JavaScript the pages follow the hub live (web/ticket_live.py).
 Email HTML is treated as hostile even though the email channel sanitised it:
 the page shows the text, and the HTML only inside a sandboxed frame.
 """
@@ -13,11 +14,13 @@ import logging
 from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
+from sqlalchemy import or_, select
 
-from contactcenter.actions import TICKET_STATUSES, do_add_note, do_answer, do_set_status
+from contactcenter.actions import TICKET_STATUSES, do_add_note, do_answer, reply_target
+from contactcenter.contact import TicketType
 from contactcenter.db import queries
 from contactcenter.db.inbox import ACTIVE_STATUSES, INBOX_LIMIT, inbox, ticket_view
-from contactcenter.db.models import format_reference, utcnow
+from contactcenter.db.models import Agent, Macro, format_reference, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.keys import HUB
@@ -31,20 +34,17 @@ from contactcenter.web.sessions import (
     see_other,
 )
 from contactcenter.web.streams import event_stream, server_event
+from contactcenter.web.ticket_changes import apply_ticket_changes
 
 log = logging.getLogger(__name__)
 
 STATUS_FILTERS = ("active", *TICKET_STATUSES, "all")
-NOTICES = {
-    "reply": "Reply queued; it is on its way to the customer.",
-    "note": "Internal note added.",
-    "status": "Status changed.",
-}
+NOTICES = ("reply", "note", "status", "updated")
 # Events that can change what an inbox shows; the stream names only the kinds,
-# never a customer's data, and the page offers a refresh.
+# never a customer's data, and the page fetches itself again.
 INBOX_EVENTS = frozenset(
     {"ticket.created", "ticket.assigned", "ticket.released", "ticket.transferred", "ticket.status_changed",
-     "interaction.created", "sla.at_risk", "sla.breached"}
+     "ticket.updated", "interaction.created", "sla.at_risk", "sla.breached"}
 )
 # The frame's own policy: no scripts, nothing fetched from anywhere (remote
 # images are how senders learn that a mail was opened), inline styles only.
@@ -58,6 +58,7 @@ def setup_agent_pages(app: web.Application) -> None:
     app.router.add_post("/agent/tickets/{reference}/reply", handle_reply)
     app.router.add_post("/agent/tickets/{reference}/note", handle_note)
     app.router.add_post("/agent/tickets/{reference}/status", handle_status)
+    app.router.add_post("/agent/tickets/{reference}/update", handle_update)
     app.router.add_post("/agent/presence", handle_presence)
 
 
@@ -100,30 +101,39 @@ async def handle_inbox_events(request: web.Request) -> web.StreamResponse:
 
 async def handle_ticket(request: web.Request) -> web.Response:
     person = await require_person(request, "agent")
-    return await _ticket_page(request, person, notice=NOTICES.get(request.query.get("done", ""), ""))
+    done = request.query.get("done", "")
+    return await _ticket_page(request, person, notice=done if done in NOTICES else "")
 
 
 async def handle_reply(request: web.Request) -> web.Response:
     person, form = await _posted_form(request)
     hub = request.app[HUB]
     text = str(form.get("text", "")).strip()
-    if problem := _text_problem(text, "reply", hub.settings.web.max_message_chars):
+    if problem := _text_problem(text, hub.settings.web.max_message_chars):
         return await _ticket_page(request, person, status=400, reply_error=problem, reply_text=text)
+    kind, _, value = str(form.get("reply_to", "")).partition(":")
     try:
         async with hub.sessions() as session, session.begin():
             ticket = await queries.get_ticket(session, request.match_info["reference"])
-            _, _, events = await do_answer(session, hub.settings, ticket, text, author_agent_id=person.id)
+            target = None
+            if value:
+                points = await queries.contact_points_of(session, ticket.customer_id)
+                if not any(p.kind == kind and p.value == value for p in points):
+                    return await _ticket_page(request, person, status=400, reply_error="bad_target", reply_text=text)
+                target = (kind, value)
+            _, _, events = await do_answer(session, hub.settings, ticket, text, author_agent_id=person.id, target=target)
     except ConflictError as exc:
-        return await _ticket_page(request, person, status=409, reply_error=_reply_problem(exc), reply_text=text)
+        error = exc.code if exc.code in ("opted_out", "no_reply_address") else exc.message
+        return await _ticket_page(request, person, status=409, reply_error=error, reply_text=text)
     hub.bus.publish_all(events)
-    return see_other(f"/agent/tickets/{ticket.reference}?done=reply")
+    return see_other(f"/agent/tickets/{ticket.reference}?done=reply#timeline-end")
 
 
 async def handle_note(request: web.Request) -> web.Response:
     person, form = await _posted_form(request)
     hub = request.app[HUB]
     text = str(form.get("text", "")).strip()
-    if problem := _text_problem(text, "note", hub.settings.web.max_message_chars):
+    if problem := _text_problem(text, hub.settings.web.max_message_chars):
         return await _ticket_page(request, person, status=400, note_error=problem, note_text=text)
     async with hub.sessions() as session, session.begin():
         ticket = await queries.get_ticket(session, request.match_info["reference"])
@@ -134,15 +144,46 @@ async def handle_note(request: web.Request) -> web.Response:
 
 async def handle_status(request: web.Request) -> web.Response:
     person, form = await _posted_form(request)
-    hub = request.app[HUB]
     status = str(form.get("status", ""))
     if status not in TICKET_STATUSES or status == "new":
-        return await _ticket_page(request, person, status=400, status_error="Choose open, pending, resolved or closed.")
-    async with hub.sessions() as session, session.begin():
-        ticket = await queries.get_ticket(session, request.match_info["reference"])
-        events: list[Event] = do_set_status(session, ticket, status, actor=person.principal.actor)
+        return await _ticket_page(request, person, status=400, status_error="status")
+    body: dict[str, object] = {"status": status}
+    if "resolution" in form:
+        body["resolution"] = str(form["resolution"])
+    return await _change(request, person, body, done="status")
+
+
+async def handle_update(request: web.Request) -> web.Response:
+    """Priority, type, queue, assignee (a transfer) and tags from the ticket's settings form."""
+    person, form = await _posted_form(request)
+    body: dict[str, object] = {}
+    if str(form.get("priority", "")).isdigit():
+        body["priority"] = int(str(form["priority"]))
+    for name in ("type", "queue"):
+        if form.get(name):
+            body[name] = str(form[name])
+    if "assignee_id" in form:
+        raw = str(form["assignee_id"])
+        body["assignee_id"] = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    if "tags" in form:
+        body["tags"] = [t for t in str(form["tags"]).split(",")]
+    return await _change(request, person, body, done="updated")
+
+
+async def _change(request: web.Request, person: Person, body: dict[str, object], *, done: str) -> web.Response:
+    hub = request.app[HUB]
+    try:
+        async with hub.sessions() as session, session.begin():
+            ticket = await queries.get_ticket(session, request.match_info["reference"])
+            events = await apply_ticket_changes(session, ticket, body, person.principal)
+    except InputError as exc:
+        if exc.status == 404:
+            raise
+        if exc.code == "resolution_required":
+            return await _ticket_page(request, person, status=422, status_error="resolution_required")
+        return await _ticket_page(request, person, status=exc.status, update_error=exc.message)
     hub.bus.publish_all(events)
-    return see_other(f"/agent/tickets/{ticket.reference}?done=status")
+    return see_other(f"/agent/tickets/{ticket.reference}?done={done}")
 
 
 async def handle_presence(request: web.Request) -> web.Response:
@@ -163,18 +204,29 @@ async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str
     return person, form
 
 
-def _text_problem(text: str, what: str, limit: int) -> str:
+def _text_problem(text: str, limit: int) -> str:
     if not text:
-        return f"Write a {what} first."
+        return "empty"
     if len(text) > limit:
-        return f"The {what} is longer than {limit} characters."
+        return "long"
     return ""
 
 
 async def _ticket_page(request: web.Request, person: Person, *, status: int = 200, **values: object) -> web.Response:
-    async with request.app[HUB].reads() as session:
-        view = await ticket_view(session, request.match_info["reference"])
-    defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": ""}
+    hub = request.app[HUB]
+    before = request.query.get("before", "")
+    async with hub.reads() as session:
+        view = await ticket_view(session, request.match_info["reference"], before=int(before) if before.isdigit() and len(before) < 10 else None)
+        queues = sorted((await queries.queue_names(session)).items(), key=lambda q: q[1])
+        agents = (await session.execute(select(Agent.id, Agent.name).where(Agent.active.is_(True)).order_by(Agent.name))).all()
+        macros = list(
+            await session.scalars(
+                select(Macro).where(or_(Macro.agent_id.is_(None), Macro.agent_id == person.id)).order_by(Macro.name, Macro.id)
+            )
+        )
+        default_kind, default_value = await reply_target(session, view.ticket)
+    targets = [(p.kind, p.value) for p in view.contact_points if not (p.kind == "phone" and p.opted_out)]
+    defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": "", "update_error": ""}
     return private_page(
         request,
         person,
@@ -183,6 +235,13 @@ async def _ticket_page(request: web.Request, person: Person, *, status: int = 20
         view=view,
         now=utcnow(),
         statuses=TICKET_STATUSES[1:],
+        ticket_types=tuple(TicketType),
+        queues=queues,
+        agents=agents,
+        macros=macros,
+        reply_targets=targets,
+        reply_default=(default_kind, default_value),
+        max_chars=hub.settings.web.max_message_chars,
         email_document=email_document,
         reference_of=format_reference,
         **{**defaults, **values},
@@ -203,11 +262,3 @@ def email_document(body_html: str) -> str:
         "img{max-width:100%}</style></head><body>"
         f"{body_html}</body></html>"
     )
-
-
-def _reply_problem(exc: ConflictError) -> str:
-    if exc.code == "opted_out":
-        return "This customer's number has opted out of SMS (they sent STOP), so no SMS can be sent. Reach them another way."
-    if exc.code == "no_reply_address":
-        return "This customer has no email address or phone number to reply to. Add one to their record first."
-    return exc.message
