@@ -18,6 +18,7 @@ _environment = SandboxedEnvironment(autoescape=False, undefined=jinja2.Undefined
 # Only values and a few filters: no loops, no arithmetic, no calls. The sandbox
 # stops attribute tricks but not `{{ "x" * 10**9 }}`; this allow-list stops both.
 ALLOWED_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Const, nodes.Filter)
+ALLOWED_NAMES = frozenset({"customer", "ticket", "agent"})
 ALLOWED_FILTERS = frozenset({"default", "upper", "lower", "title", "capitalize", "trim"})
 VARIABLES = ("customer.name", "customer.first_name", "customer.tier", "ticket.reference", "ticket.subject", "agent.name")
 
@@ -50,7 +51,11 @@ def check_macro_body(body: str) -> str:
     except jinja2.TemplateSyntaxError as exc:
         raise InputError(f"the macro's template has an error on line {exc.lineno}: {exc.message}", fields={"body": "template error"}) from None
     for node in tree.find_all(nodes.Node):
-        if not isinstance(node, ALLOWED_NODES) or (isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS):
+        if (
+            not isinstance(node, ALLOWED_NODES)
+            or (isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS)
+            or (isinstance(node, nodes.Name) and node.name not in ALLOWED_NAMES)
+        ):
             raise InputError(
                 "a macro may only fill in values such as {{ customer.name }}, optionally with a filter like | title",
                 fields={"body": "only {{ value }} is allowed"},
