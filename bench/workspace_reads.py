@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 from contactcenter.app import create_app  # noqa: E402
 from contactcenter.db.migrate import upgrade  # noqa: E402
@@ -70,12 +70,12 @@ async def seed(hub: Hub, interactions: int, history: int, rng: random.Random) ->
     long_history = first  # customer 0 holds `history` interactions on its one ticket
     for n in range(interactions):
         customer = long_history if n < history else first + rng.randrange(customers)
-        text = " ".join(rng.choices(words, k=rng.randint(8, 40)))
+        body = " ".join(rng.choices(words, k=rng.randint(8, 40)))
         if n == interactions // 2:
-            text += " " + RARE
+            body += " " + RARE
         rows.append({
             "ticket_id": ticket0 + (customer - first), "customer_id": customer, "channel": "email", "direction": rng.choice(("inbound", "outbound")),
-            "text": text, "created_at": now - timedelta(minutes=interactions - n),
+            "text": body, "created_at": now - timedelta(minutes=interactions - n),
         })
         if len(rows) == 5000 or n == interactions - 1:
             async with hub.sessions() as session, session.begin():
@@ -84,6 +84,10 @@ async def seed(hub: Hub, interactions: int, history: int, rng: random.Random) ->
             rows = []
             print(f"\rseeded {done}/{interactions} interactions", end="", file=sys.stderr)
     print(file=sys.stderr)
+    # What autovacuum does after a bulk load; without it PostgreSQL plans for empty tables.
+    async with hub.engine.connect() as connection:
+        await connection.execute(text("ANALYZE"))
+        await connection.commit()
     return f"CC-{ticket0:06d}"
 
 

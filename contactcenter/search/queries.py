@@ -92,11 +92,17 @@ async def matching_tickets(session: AsyncSession, words: list[str], limit: int) 
         by_subject = text("SELECT rowid FROM search_tickets WHERE search_tickets MATCH :q ORDER BY rowid DESC LIMIT :limit")
     else:
         match = tsquery(words)
+        # MATERIALIZED: with the words a bound parameter, PostgreSQL's generic plan
+        # prefers walking the primary key backwards and computing every row's
+        # tsvector (90 ms at 100,000 rows for a rare word); the CTE keeps it on the GIN index.
         by_message = text(
-            f"SELECT ticket_id FROM interactions WHERE {INTERACTION_DOCUMENT} @@ to_tsquery('simple', :q) "
-            "AND ticket_id IS NOT NULL ORDER BY id DESC LIMIT :scan"
+            f"WITH hits AS MATERIALIZED (SELECT id, ticket_id FROM interactions WHERE {INTERACTION_DOCUMENT} @@ to_tsquery('simple', :q)) "
+            "SELECT ticket_id FROM hits WHERE ticket_id IS NOT NULL ORDER BY id DESC LIMIT :scan"
         )
-        by_subject = text(f"SELECT id FROM tickets WHERE {TICKET_DOCUMENT} @@ to_tsquery('simple', :q) ORDER BY id DESC LIMIT :limit")
+        by_subject = text(
+            f"WITH hits AS MATERIALIZED (SELECT id FROM tickets WHERE {TICKET_DOCUMENT} @@ to_tsquery('simple', :q)) "
+            "SELECT id FROM hits ORDER BY id DESC LIMIT :limit"
+        )
     from_messages = (await session.execute(by_message, {"q": match, "scan": INTERACTION_SCAN})).scalars().all()
     from_subjects = (await session.execute(by_subject, {"q": match, "limit": limit})).scalars().all()
     ids = list(dict.fromkeys([*from_messages, *from_subjects]))[:limit]

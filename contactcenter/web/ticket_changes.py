@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import TICKET_PRIORITIES, TICKET_STATUSES, clean_tags, do_set_status, do_update_ticket
@@ -67,13 +66,7 @@ def _choice(body: dict[str, Any], name: str, allowed: tuple) -> Any:
 async def _queue(session: AsyncSession, key: object) -> Queue:
     if isinstance(key, bool) or not isinstance(key, (str, int)):
         raise InputError("'queue' is a queue name or id", fields={"queue": "must be a name or id"})
-    if isinstance(key, int):
-        queue = await session.get(Queue, key) if 0 < key <= queries.MAX_ID else None
-    else:
-        queue = await session.scalar(select(Queue).where(Queue.name == key))
-    if queue is None:
-        raise InputError(f"no queue {key!r}", fields={"queue": "no such queue"})
-    return queue
+    return await queries.get_queue(session, key)
 
 
 async def _assignee(session: AsyncSession, body: dict[str, Any]) -> tuple[Agent | None, bool]:

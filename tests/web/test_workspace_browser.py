@@ -68,7 +68,7 @@ async def test_an_agent_answers_an_sms_ticket_and_sees_the_next_sms_arrive_live(
     await timeline.wait_for()
     text = await timeline.inner_text()
     assert "I ordered the blue lamp last week." in text and "order #4411 hasn't arrived" in text  # email and SMS, one timeline
-    assert "email" in await page.locator(f"#timeline-items li:has-text('blue lamp') .item-head").inner_text()
+    assert "email" in await page.locator("#timeline-items li:has-text('blue lamp') .item-head").inner_text()
 
     await page.select_option("#reply-to", f"phone:{DANA}")
     await page.fill("#reply-text", "It left our warehouse today.")
