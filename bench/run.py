@@ -64,7 +64,7 @@ ACCOUNT_SID = "AC" + "0" * 32
 OUR_NUMBER = "+14155550000"
 MAILBOX = "support@example.com"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-PENDING_METRIC = re.compile(r'^contactcenter_inbound_records\{status="pending"\} (\d+)$', re.MULTILINE)
+INBOUND_METRIC = re.compile(r'^contactcenter_inbound_records\{status="([a-z_]+)"\} (\d+)$', re.MULTILINE)
 DRAIN_LIMIT_SECONDS = 300
 
 # Share of each channel in the mix (renormalised over the channels present).
@@ -273,26 +273,53 @@ class Driver:
         pool.append(client)
         return None
 
-    async def pending(self) -> int | None:
-        """Contacts the hubs accepted but have not processed yet (from /metrics), or None if unreadable."""
-        headers = {"Authorization": f"Bearer {self.token}"}
-        try:
-            async with self.http.get(self.hubs[0].url + "/metrics", headers=headers) as response:
-                if response.status != 200:
-                    return None
-                text = await response.text()
-        except (aiohttp.ClientError, OSError):
-            return None
-        match = PENDING_METRIC.search(text)
-        return int(match.group(1)) if match else 0
+    async def inbound_records(self) -> Counter[str]:
+        """Raw inbound records by status (pending, processed, failed), from /metrics.
 
-    async def drain(self) -> float | None:
+        Without them no figure of processed contacts can be given, so a hub
+        that does not answer (or a token that is not an admin's) stops the run.
+        """
+        url = self.hubs[0].url + "/metrics"
+        try:
+            async with self.http.get(url, headers={"Authorization": f"Bearer {self.token}"}) as response:
+                text = await response.text()
+                status = response.status
+        except (aiohttp.ClientError, OSError) as exc:
+            raise SystemExit(f"cannot read {url} ({exc.__class__.__name__}): processed contacts cannot be counted") from None
+        if status != 200:
+            raise SystemExit(f"cannot read {url} (HTTP {status}; it needs an admin token): processed contacts cannot be counted")
+        if "contactcenter_inbound_records" not in text:
+            raise SystemExit(f"{url} has no contactcenter_inbound_records: processed contacts cannot be counted")
+        return Counter({status: int(count) for status, count in INBOUND_METRIC.findall(text)})
+
+    async def drain(self) -> float:
         """Seconds until the hubs have processed everything they accepted (SMS and mail are
-        answered once stored); None when the hubs do not say."""
+        answered once stored), at most DRAIN_LIMIT_SECONDS."""
         started = time.monotonic()
-        while (pending := await self.pending()) and time.monotonic() - started < DRAIN_LIMIT_SECONDS:
+        while (await self.inbound_records())["pending"] and time.monotonic() - started < DRAIN_LIMIT_SECONDS:
             await asyncio.sleep(0.1)
-        return None if pending is None else round(time.monotonic() - started, 2)
+        return round(time.monotonic() - started, 2)
+
+    async def processed(self, window: Window, before: Counter[str]) -> dict[str, Any]:
+        """The window's summary with how many answered contacts reached a timeline, and how fast.
+
+        `before` is `inbound_records()` from just before the window. An answered
+        contact whose processing failed (kept for replay), or that still waits
+        after the drain limit, was answered but not processed.
+        """
+        drain = await self.drain()
+        after = await self.inbound_records()
+        summary = window.summary()
+        failed = after["failed"] - before["failed"]
+        processed = max(0, summary["contacts"] - failed - after["pending"])
+        seconds = summary["seconds"] + drain
+        return {
+            **summary,
+            "drain_seconds": drain,
+            "failed_processing": failed,
+            "processed": processed,
+            "processed_per_second": round(processed / seconds, 1),
+        }
 
     async def close(self) -> None:
         for pool in self._smtp.values():
@@ -518,8 +545,9 @@ async def measure(label: str, hubs: list[Hub], token: str, pids: list[int], opti
         budget = min(options.max_contacts, HARD_LIMIT_CONTACTS)
         driver.web_flow, driver.web_post = [], []  # not the probe's
         with RssSampler(pids) as rss:
+            before = await driver.inbound_records()
             top = await closed_loop(driver, channels, options.clients or profile["clients"], profile["max_seconds"], budget)
-            maximum = _with_drain(top.summary(), await driver.drain())
+            maximum = await driver.processed(top, before)
             maximum["web_flow"] = _percentiles(sorted(driver.web_flow))
             maximum["web_post"] = _percentiles(sorted(driver.web_post))
             _print_row(label, "max (closed loop)", maximum)
@@ -528,8 +556,9 @@ async def measure(label: str, hubs: list[Hub], token: str, pids: list[int], opti
                 # Fractions of what the hub sustains: answered AND processed.
                 rate = max(1.0, maximum["processed_per_second"] * share)
                 driver.web_flow, driver.web_post = [], []
+                before = await driver.inbound_records()
                 window = await open_loop(driver, channels, rate, profile["sweep_seconds"], budget)
-                summary = _with_drain(window.summary(), await driver.drain())
+                summary = await driver.processed(window, before)
                 result = {"offered_per_second": round(rate, 1), "share_of_max": share, **summary}
                 result["web_flow"] = _percentiles(sorted(driver.web_flow))
                 result["web_post"] = _percentiles(sorted(driver.web_post))
@@ -543,25 +572,17 @@ async def measure(label: str, hubs: list[Hub], token: str, pids: list[int], opti
     return result
 
 
-def _with_drain(summary: dict[str, Any], drain: float | None) -> dict[str, Any]:
-    """Add how long the hubs took to process what they had answered, and the rate that gives.
-
-    SMS and mail are answered once stored, so answers/s alone would overstate
-    what the hub keeps up with: processed/s counts the drain time too.
-    """
-    seconds = summary["seconds"] + (drain or 0.0)
-    return {**summary, "drain_seconds": drain, "processed_per_second": round(summary["contacts"] / seconds, 1)}
-
-
 def _print_row(label: str, phase: str, r: dict[str, Any]) -> None:
     per_channel = "  ".join(f"{c} {v['per_second']}/s p99 {v['p99_ms']}" for c, v in r["channels"].items())
     offered = f"offered {r['offered_per_second']:>7}/s " if "offered_per_second" in r else " " * 21
     print(
-        f"   {phase:<18} {offered}got {r['per_second']:>7}/s  p50 {r['p50_ms']} p95 {r['p95_ms']} p99 {r['p99_ms']} ms"
+        f"   {phase:<18} {offered}answered {r['per_second']:>7}/s  p50 {r['p50_ms']} p95 {r['p95_ms']} p99 {r['p99_ms']} ms"
         f"  errors {sum(r['errors'].values())}  | {per_channel}"
     )
-    if r.get("drain_seconds"):
-        print(f"      processed {r['processed_per_second']}/s (the last answered contact was processed {r['drain_seconds']} s after the window)")
+    print(
+        f"      processed {r['processed']} of {r['contacts']} answered = {r['processed_per_second']}/s"
+        f" ({r['failed_processing']} failed processing; the last was processed {r['drain_seconds']} s after the window)"
+    )
     if r["errors"]:
         print("      errors: " + ", ".join(f"{k} x{v}" for k, v in list(r["errors"].items())[:6]))
 

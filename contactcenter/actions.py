@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import ChannelKind, OutboundMessage
-from contactcenter.db.models import AuditEvent, ContactPoint, Customer, Interaction, OutboxMessage, Ticket, utcnow
+from contactcenter.db.models import AuditEvent, ContactPoint, Customer, Interaction, OutboxMessage, SmsSuppression, Ticket, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.settings import Settings
@@ -177,8 +177,15 @@ EMAIL_THREAD = (
 )
 
 
+SUPPRESSED = select(SmsSuppression.phone).where(SmsSuppression.phone == bindparam("phone"))
+
+
 async def is_opted_out(session: AsyncSession, phone: str) -> bool:
-    return bool(await session.scalar(OPTED_OUT, {"phone": phone}))
+    """Whether the number said STOP: on its contact point, or on the suppression list an
+    erasure leaves behind."""
+    if await session.scalar(OPTED_OUT, {"phone": phone}):
+        return True
+    return await session.scalar(SUPPRESSED, {"phone": phone}) is not None
 
 
 async def email_threading(session: AsyncSession, ticket_id: int) -> tuple[str, tuple[str, ...]]:

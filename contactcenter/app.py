@@ -20,9 +20,11 @@ from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
 from contactcenter.search.schema import ensure_search_schema
 from contactcenter.settings import Settings
+from contactcenter.privacy.retention import RetentionTimer
 from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
+from contactcenter.web.api_privacy import setup_privacy_api
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.api_tickets import setup_ticket_api
 from contactcenter.web.limits import body_deadline_middleware
@@ -50,6 +52,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
             hub.channels[channel.kind] = channel
     setup_api(app)
     setup_customer_api(app)
+    setup_privacy_api(app)
     setup_routing(app)
     setup_ticket_api(app)
     setup_metrics(app)
@@ -58,6 +61,8 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         app.cleanup_ctx.append(_unprocessed_contacts)
         app.cleanup_ctx.append(_outbox_worker)
         app.cleanup_ctx.append(_routing_workers)
+        if settings.retention.interactions_days:
+            app.cleanup_ctx.append(_retention_timer)
         if hub.engine.dialect.name == "postgresql":
             app.cleanup_ctx.append(_event_bridge)
     return app
@@ -91,6 +96,11 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
 async def _routing_workers(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
     async with background(Assigner(hub).run(), "assigner"), background(SlaTimer(hub).run(), "sla-timer"):
+        yield
+
+
+async def _retention_timer(app: web.Application) -> AsyncIterator[None]:
+    async with background(RetentionTimer(app[HUB]).run(), "retention"):
         yield
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import tomllib
 import types
@@ -139,6 +140,12 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    interactions_days: int
+    check_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxSettings:
     poll_seconds: float
     max_attempts: int
@@ -262,6 +269,7 @@ class Settings:
     sla: SlaSettings
     calendars: dict[str, CalendarSettings]
     workspace: WorkspaceSettings
+    retention: RetentionSettings
     # Where the file came from, for messages; not a key.
     source: str = field(default="", compare=False)
 
@@ -389,14 +397,32 @@ def _convert(hint: Any, value: Any, name: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         return value
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     if hint is bool and not isinstance(value, bool):
         raise _wrong_type(name, "true or false", value)
     if hint in (int, float) and (isinstance(value, bool) or not isinstance(value, hint)):
         raise _wrong_type(name, "a number", value)
+    if hint in (int, float):
+        _check_number(name, value)
     if hint is str and not isinstance(value, str):
         raise _wrong_type(name, "a string", value)
     return value
+
+
+# Keys (or tables of per-priority values) that hold a length of time.
+_DURATION_SUFFIXES = ("_seconds", "_timeout", "_minutes", "_hours", "_days")
+
+
+def _check_number(name: str, value: float) -> None:
+    """No setting means anything with nan or infinity, and no length of time is negative.
+
+    TOML and the environment both accept `nan` and `inf`; a timer set to nan
+    never fires and compares unequal to itself, so it is refused here.
+    """
+    if not math.isfinite(value):
+        raise ConfigError(f"[{_section(name)}] {_key(name)} must be a finite number, got {value!r}")
+    if value < 0 and any(part.endswith(_DURATION_SUFFIXES) for part in name.split(".")[-2:]):
+        raise ConfigError(f"[{_section(name)}] {_key(name)} is a duration and must be 0 or more, got {value!r}")
 
 
 def _check(settings: Settings) -> None:
@@ -428,6 +454,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[ingest] batch_size and writers must be at least 1")
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
+    if settings.retention.interactions_days < 0 or not settings.retention.check_seconds > 0:
+        raise ConfigError("[retention] interactions_days must be 0 or more and check_seconds more than 0")
     names = [m.name for m in settings.imap.mailboxes]
     for i, mailbox in enumerate(settings.imap.mailboxes):
         where = f"[imap] mailboxes[{i}]"

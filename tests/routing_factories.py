@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -124,11 +125,20 @@ async def prepare_queues(hub) -> None:
         await sync_queues(session, hub.settings)
 
 
+@asynccontextmanager
+async def hub_with_queues(tmp_path: Path, database_url: str, extra: str = "") -> AsyncIterator[Hub]:
+    """A hub on `database_url` with the three queues above (and `extra` TOML) written to it."""
+    hub = Hub.create(routing_settings(tmp_path, extra), database_url)
+    await prepare_queues(hub)
+    try:
+        yield hub
+    finally:
+        await hub.close()
+
+
 @pytest.fixture
 async def routing_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str) -> AsyncIterator[Hub]:
     """A hub on a fresh database with the three queues above written to it."""
     monkeypatch.chdir(tmp_path)
-    hub = Hub.create(routing_settings(tmp_path), database_url)
-    await prepare_queues(hub)
-    yield hub
-    await hub.close()
+    async with hub_with_queues(tmp_path, database_url) as hub:
+        yield hub

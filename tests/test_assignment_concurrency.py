@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -86,13 +85,11 @@ async def test_four_assigners_never_assign_twice_nor_overfill(routing_hub, datab
     hub = routing_hub
     await _populate(hub, random.Random(6))
     assigners = [Hub.create(hub.settings, database_url) for _ in range(ASSIGNERS)]
-    started = time.monotonic()
     try:
         placed = await asyncio.gather(*(assign_waiting(h, batch=10) for h in assigners))
     finally:
         for h in assigners:
             await h.close()
-    elapsed = time.monotonic() - started
 
     async with hub.sessions() as session:
         assigned = list(await session.scalars(select(Ticket).where(Ticket.assignee_id.is_not(None))))
@@ -107,7 +104,7 @@ async def test_four_assigners_never_assign_twice_nor_overfill(routing_hub, datab
 
     print(
         f"\n{database_url.split(':')[0]}: {total} tickets, {len(agents)} agents, {ASSIGNERS} assigners: "
-        f"{len(assigned)} assigned (per assigner {placed}), {len(waiting)} left waiting, {elapsed:.1f} s"
+        f"{len(assigned)} assigned (per assigner {placed}), {len(waiting)} left waiting"
     )
     # No ticket assigned twice: every placement is one ticket, recorded once.
     assert sum(placed) == len(assigned) == len(audits)
@@ -131,4 +128,3 @@ async def test_four_assigners_never_assign_twice_nor_overfill(routing_hub, datab
             assert room <= 0, f"ticket {ticket.id} ({ticket.channel}, {queues[ticket.queue_id].name}) could go to agent {agent.id}"
     assert any(queues[t.queue_id].name == "vault" for t in waiting)
     assert len(assigned) > 300  # the scenario really exercises contention
-    assert elapsed < 30

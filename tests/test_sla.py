@@ -10,13 +10,12 @@ from sqlalchemy import select
 
 from contactcenter.app import create_app
 from contactcenter.db.models import AuditEvent, Ticket, utcnow
-from contactcenter.hub import Hub
 from contactcenter.routing.rules import PRIORITIES
 from contactcenter.routing.sla_timer import check_sla
 from contactcenter.web.auth import create_api_token
 from tests.factories import settings_with
 from tests.polling import eventually
-from tests.routing_factories import make_agent, make_ticket, prepare_queues, routing_settings
+from tests.routing_factories import hub_with_queues, make_agent, make_ticket
 
 TIGHT = """
 [routing.queues.escalations]
@@ -49,10 +48,8 @@ breach_move_to_queue = ""
 @pytest.fixture
 async def sla_hub(tmp_path, monkeypatch, database_url):
     monkeypatch.chdir(tmp_path)
-    hub = Hub.create(routing_settings(tmp_path, TIGHT), database_url)
-    await prepare_queues(hub)
-    yield hub
-    await hub.close()
+    async with hub_with_queues(tmp_path, database_url, TIGHT) as hub:
+        yield hub
 
 
 @pytest.fixture

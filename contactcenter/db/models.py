@@ -92,6 +92,8 @@ class Customer(Base):
     # Set when this record was merged into another; the row stays so an
     # unmerge can bring it back.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    # Set when the customer's data was erased on request: the shell stays for the figures.
+    erased_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -123,6 +125,20 @@ class ContactPoint(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     customer: Mapped[Customer] = relationship(back_populates="contact_points", lazy="raise_on_sql")
+
+
+class SmsSuppression(Base):
+    """A number that said STOP and whose customer was since erased.
+
+    The opt-out must outlive the erasure (carriers and Twilio require it, and a
+    suppression list is data kept to honour the person's own request), so the
+    number alone stays here, tied to nobody, until it writes START.
+    """
+
+    __tablename__ = "sms_suppressions"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Queue(Base):
@@ -240,6 +256,8 @@ class Interaction(Base):
     delivery_status: Mapped[str] = mapped_column(String(20), default="")  # outbound only
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when erasure or retention blanked the words; the row stays for the figures.
+    redacted_at: Mapped[datetime | None] = mapped_column()
 
 
 class AttachmentBlob(Base):

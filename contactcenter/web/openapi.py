@@ -505,6 +505,18 @@ _CONTRACT_PATHS: dict[str, Any] = {
         "parameters": _ID_PARAMETER,
         "post": _contract_operation("undoMerge", "Undo a merge"),
     },
+    "/api/v1/customers/{id}/export": {
+        "parameters": _ID_PARAMETER,
+        "get": _contract_operation("exportCustomer", "Everything held on a customer and the records merged with it (admin)"),
+    },
+    "/api/v1/customers/{id}/erase": {
+        "parameters": _ID_PARAMETER,
+        "post": _contract_operation(
+            "eraseCustomer",
+            "Erase a customer and the records merged with it; the figures stay (admin)",
+            {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}},
+        ),
+    },
     "/api/v1/customers/{id}/contact-points": {
         "parameters": _ID_PARAMETER,
         "post": _contract_operation("addContactPoint", "Add an email address or phone number to a customer", {"type": "object"}),

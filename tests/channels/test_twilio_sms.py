@@ -188,3 +188,16 @@ async def test_missing_message_sid_is_a_clear_400(client, hub):
     assert response.status == 400
     assert (await response.json())["error"]["fields"] == {"MessageSid": "required"}
     assert await rows(hub, Interaction) == []
+
+
+async def test_an_opted_out_number_gets_no_after_hours_text(client, hub):
+    hub.settings = settings_with(closed_line(hub.settings), twilio={"sms_after_hours_reply": "We are closed."})
+    await send_sms(client, Body="Where is my order?")  # an opted-in number out of hours: told we are closed
+    assert [(m.tag, m.text) for m in await send_sms(client, MessageSid="SM" + "8" * 32, Body="Hello?")] == [("Message", "We are closed.")]
+    await send_sms(client, MessageSid="SM" + "9" * 32, Body="STOP")
+    # After STOP the number hears nothing from us, not even that we are closed;
+    # what it writes is still kept for the agents.
+    answer = await send_sms(client, MessageSid="SM" + "a" * 32, Body="One more thing")
+    assert list(answer) == []
+    assert await rows(hub, OutboxMessage) == []
+    assert [i.text for i in await rows(hub, Interaction, Interaction.provider_id == "SM" + "a" * 32)] == ["One more thing"]
