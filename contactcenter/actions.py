@@ -160,7 +160,7 @@ async def reply_target(session: AsyncSession, ticket: Ticket) -> tuple[str, str 
     )
     for meta in inbound:
         reply_to = (meta or {}).get("reply_to")
-        if reply_to:
+        if reply_to and reply_to.get("value"):  # erasure (privacy/) empties it
             return reply_to["kind"], reply_to["value"]
     preferred = "phone" if ticket.channel in ("sms", "voice") else "email"
     points = list(await session.scalars(select(ContactPoint).where(ContactPoint.customer_id == ticket.customer_id)))
