@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: run test install
 
-$(BIN)/contactcenter: pyproject.toml
+$(BIN)/contactcenter: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -13,7 +13,8 @@ $(BIN)/contactcenter: pyproject.toml
 
 install: $(BIN)/contactcenter
 
-# Install, load the demo data into the embedded SQLite database, and serve.
+# Install, load the demo data into the embedded SQLite database (once; a
+# second run says how to get a new API token), and serve on :8080.
 run: install
 	$(BIN)/contactcenter demo
 	$(BIN)/contactcenter serve

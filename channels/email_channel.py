@@ -6,13 +6,27 @@ In-Reply-To and References (RFC 5322 §3.6.4), the ticket reference in the
 subject, text plus HTML, and for automatic messages the headers that keep
 other auto-responders quiet (RFC 3834 Auto-Submitted, Exchange's
 X-Auto-Response-Suppress).
+
+Header values are built from plain text that no parser can read again as
+something else: one line (control characters and line breaks removed), and
+written by `PlainHeader`, which encodes the text itself (RFC 2047 encoded
+words whenever it is not plain ASCII or could be mistaken for an encoded
+word) instead of handing it to the email package's header parser. That parser
+decodes encoded words in whatever it is given, so a stored subject
+`=?utf-8?b?...?=` hiding CR/LF became real header lines (Python before the
+CVE-2024-6923 fix) or an exception on every retry (after it). The finished
+message is then checked to carry exactly the headers we wrote.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import Policy
 from email.utils import format_datetime, make_msgid
 from typing import ClassVar
 
@@ -26,6 +40,7 @@ from contactcenter.db.models import utcnow
 from contactcenter.errors import ChannelSendError
 from contactcenter.hub import Hub
 from contactcenter.outbound.messages import render_message
+from contactcenter.plain_text import clean_line
 from contactcenter.settings import EmailSettings
 
 log = logging.getLogger(__name__)
@@ -46,7 +61,10 @@ class EmailChannel:
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
         settings = self.hub.settings.email
-        mime = build_mime(message, settings)
+        try:
+            mime = build_mime(message, settings)
+        except UnsafeHeaderError as exc:
+            raise ChannelSendError(f"not sent: {exc}", retryable=False) from exc
         try:
             await aiosmtplib.send(
                 mime,
@@ -71,19 +89,54 @@ class EmailChannel:
         return SendReceipt(provider_id=str(mime["Message-ID"]), status="sent")
 
 
+# A Message-ID as we write it: `<left@right>` with nothing that could end the header.
+MESSAGE_ID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")
+SUBJECT_CHARS = 400
+
+
+class UnsafeHeaderError(ValueError):
+    """The message would not carry exactly the headers we meant to write; it is not sent."""
+
+
+class PlainHeader(str):
+    """A header whose value is plain text, folded and encoded here (RFC 5322 §2.2.3, RFC 2047 §2).
+
+    The email policy writes an object with a `name` and `fold()` as it is
+    (`EmailPolicy.header_store_parse`, `_fold`): its text never goes through
+    the header parser, on any Python 3 version.
+    """
+
+    name: str
+
+    def __new__(cls, name: str, text: str) -> PlainHeader:
+        header = super().__new__(cls, " ".join(clean_line(text, SUBJECT_CHARS).split()))
+        header.name = name
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        text = str(self)
+        plain = text.isascii() and "=?" not in text
+        encoded = Header(text, "us-ascii" if plain else "utf-8", header_name=self.name).encode(linesep=policy.linesep)
+        return f"{self.name}: {encoded}{policy.linesep}"
+
+
 def build_mime(message: OutboundMessage, settings: EmailSettings) -> EmailMessage:
     mime = EmailMessage()
     mime["From"] = Address(addr_spec=settings.from_address)
-    mime["To"] = message.to
+    try:
+        mime["To"] = Address(addr_spec=message.to)
+    except (ValueError, IndexError) as exc:  # email.errors.HeaderParseError is a ValueError
+        raise UnsafeHeaderError(f"the recipient is not one address: {exc}") from None
     subject = message.subject or "Your request"
     if message.ticket_reference and message.ticket_reference not in subject:
         subject = f"{subject} [{message.ticket_reference}]"
-    mime["Subject"] = subject
+    mime["Subject"] = PlainHeader("Subject", subject)
     mime["Date"] = format_datetime(utcnow())
-    mime["Message-ID"] = message.message_id or make_msgid(domain=settings.from_address.rpartition("@")[2] or None)
-    if message.in_reply_to:
-        mime["In-Reply-To"] = message.in_reply_to
-    references = list(dict.fromkeys([*message.references, *([message.in_reply_to] if message.in_reply_to else [])]))
+    mime["Message-ID"] = _message_id(message.message_id) or make_msgid(domain=settings.from_address.rpartition("@")[2] or None)
+    in_reply_to = _message_id(message.in_reply_to)
+    if in_reply_to:
+        mime["In-Reply-To"] = in_reply_to
+    references = [r for r in dict.fromkeys([*message.references, *([in_reply_to] if in_reply_to else [])]) if _message_id(r)]
     if references:
         mime["References"] = " ".join(references)
     if message.auto_submitted:
@@ -95,4 +148,16 @@ def build_mime(message: OutboundMessage, settings: EmailSettings) -> EmailMessag
         _, html = render_message("reply", text=message.text, paragraphs=paragraphs, reference=message.ticket_reference)
     mime.set_content(message.text)
     mime.add_alternative(html, subtype="html")
+    check_headers_are_ours(mime)
     return mime
+
+
+def _message_id(value: str) -> str:
+    return value if MESSAGE_ID.fullmatch(value) else ""
+
+
+def check_headers_are_ours(mime: EmailMessage) -> None:
+    """Read the message back as a receiver would: the same header names, in order, and nothing more."""
+    written = BytesHeaderParser().parsebytes(mime.as_bytes())
+    if [k.lower() for k in written.keys()] != [k.lower() for k in mime.keys()]:
+        raise UnsafeHeaderError(f"headers would read back as {written.keys()}")

@@ -5,13 +5,23 @@ It speaks for the hub to mail servers, so the answers follow RFC 5321 §4.2:
 250 only once `accept_email` has stored the message, and 451 (try again later)
 when it could not be stored. Mail servers retry 4xx, so a database outage
 delays mail instead of losing it.
+
+Bounded: at most `[email] max_smtp_sessions` sessions at once (421 to the
+next, RFC 5321 §3.8), and at most `[email] max_bytes_in_memory` bytes of
+received mail being parsed and stored at once (a message that would go over
+waits its turn, then gets 451 after `MEMORY_WAIT_SECONDS`). aiosmtpd's own
+logger ("mail.log") writes peers' commands at INFO; its addresses are masked
+like ours.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import contextlib
+import errno
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,12 +29,22 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contactcenter.channels.email_accept import accept_email
-from contactcenter.errors import TemporaryError
+from contactcenter.errors import ContactCenterError, TemporaryError
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.identity.normalize import mask, normalize_email
 
 log = logging.getLogger(__name__)
+
+try:
+    LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6")
+    LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+except (OSError, AttributeError):  # not glibc
+    LIBC = None
+
+# A message that finds the memory budget spent waits this long for its turn.
+MEMORY_WAIT_SECONDS = 30.0
+ADDRESS = re.compile(r"[^\s<>:'\"(),;]+@[^\s<>'\"(),;]+")
 
 SMTP_PORT = web.AppKey("smtp_port", int)  # the bound port (config may say 0: any)
 
@@ -35,6 +55,7 @@ class MailboxHandler:
     def __init__(self, hub: Hub):
         self.hub = hub
         self.mailboxes = {a.lower() for a in hub.settings.email.addresses}
+        self.budget = ByteBudget(hub.settings.email.max_bytes_in_memory)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]) -> str:
         if (normalize_email(address) or address.lower()) not in self.mailboxes:
@@ -46,6 +67,7 @@ class MailboxHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content or b""
         assert isinstance(raw, bytes)
+        envelope.content = envelope.original_content = None  # `raw` is the one copy from here on
         try:
             await accept_email(
                 self.hub, raw, recipients=list(envelope.rcpt_tos), source="smtp", envelope_from=envelope.mail_from or ""
@@ -57,6 +79,124 @@ class MailboxHandler:
             log.exception("smtp: unexpected failure; asked the sender to retry")
             return "451 4.3.0 Temporary failure, please try again later"
         return "250 2.0.0 OK"
+
+
+class LongLineSMTP(SMTP):
+    """aiosmtpd's SMTP, taking lines in DATA as long as a whole message may be.
+
+    RFC 5321 §4.5.3.1.6 limits a line to 1,000 octets, but real clients send
+    longer ones (unwrapped HTML, long text) and relays such as Postfix accept
+    them; refusing them with 500 bounces real mail. The limit that protects
+    the hub is data_size_limit ([email] max_message_bytes): a line never costs
+    more memory than a message may. Command lines keep their own small limits.
+    """
+
+    def __init__(self, handler: Any, *, data_size_limit: int, **kwargs: Any):
+        # Read by SMTP.__init__ (the stream reader's buffer) and by its DATA loop.
+        self.line_length_limit = max(SMTP.line_length_limit, data_size_limit + 2)
+        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
+
+
+class MemoryBudgetSpent(Exception):
+    """The bytes of mail in progress would exceed the budget for longer than we wait."""
+
+
+def give_back_memory() -> None:
+    """Hand freed heap back to the system once no mail is in memory.
+
+    CPython frees a 24 MB message's buffers, but glibc keeps the pages in its
+    arenas, so the hub would stay at its peak size after a burst of large mail.
+    malloc_trim(3) returns them; elsewhere than glibc this does nothing.
+    """
+    if LIBC is not None:
+        LIBC.malloc_trim(0)
+
+
+class ByteBudget:
+    """Bytes of received mail being parsed and stored at once, bounded.
+
+    A message larger than the whole budget still goes through, alone: the
+    SMTP size limit (552) is what refuses mail for its size.
+    """
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.held = 0
+        self.changed = asyncio.Condition()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, size: int) -> AsyncIterator[None]:
+        async with self.changed:
+            try:
+                await asyncio.wait_for(
+                    self.changed.wait_for(lambda: self.held == 0 or self.held + size <= self.limit), MEMORY_WAIT_SECONDS
+                )
+            except TimeoutError:
+                raise MemoryBudgetSpent() from None
+            self.held += size
+        try:
+            yield
+        finally:
+            async with self.changed:
+                self.held -= size
+                self.changed.notify_all()
+                if self.held == 0:
+                    give_back_memory()
+
+
+class BoundedSMTP(LongLineSMTP):
+    """The receiver's SMTP: long lines taken (LongLineSMTP), and 421 to sessions beyond `[email] max_smtp_sessions`."""
+
+    def __init__(self, handler: MailboxHandler, *, sessions: list[int], max_sessions: int, **kwargs: Any):
+        super().__init__(handler, **kwargs)
+        self.sessions = sessions  # [count] shared by every session of one receiver
+        self.max_sessions = max_sessions
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """Receive, parse and store one message within the memory budget.
+
+        Each message in progress holds `max_message_bytes` of the budget from
+        before its first byte is read until it is stored, since its size is not
+        known beforehand (SIZE is optional, RFC 1870): so at most
+        max_bytes_in_memory / max_message_bytes messages are in memory at once,
+        and the others wait before the 354, then get 451 and retry.
+        """
+        budget: ByteBudget = self.event_handler.budget
+        try:
+            async with budget.hold(self.data_size_limit or 0):
+                await super().smtp_DATA(arg)
+        except MemoryBudgetSpent:
+            log.warning("smtp: the memory budget for mail is spent; asked the sender to retry")
+            await self.push("451 4.3.1 Too much mail in progress, please try again later")
+
+    async def _handle_client(self) -> None:
+        if self.sessions[0] >= self.max_sessions:
+            log.warning("smtp: %d sessions open; refused one more with 421", self.sessions[0])
+            await self.push("421 4.3.2 Too many connections, try again later")
+            if self.transport is not None:
+                self.transport.close()
+            return
+        self.sessions[0] += 1
+        try:
+            await super()._handle_client()
+        finally:
+            self.sessions[0] -= 1
+
+
+class MaskAddresses(logging.Filter):
+    """Masks mail addresses in aiosmtpd's log records (`MAIL FROM:<alice@…>`, `recip: …`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = ADDRESS.sub(lambda m: mask(m.group(0)), message)
+        if masked != message:
+            record.msg, record.args = masked, ()
+        return True
+
+
+AIOSMTPD_LOG = logging.getLogger("mail.log")
+if not any(isinstance(f, MaskAddresses) for f in AIOSMTPD_LOG.filters):
+    AIOSMTPD_LOG.addFilter(MaskAddresses())
 
 
 def setup_smtp_receiver(app: web.Application) -> None:
@@ -71,16 +211,25 @@ async def _smtp_receiver(app: web.Application) -> AsyncIterator[None]:
     handler = MailboxHandler(hub)
     loop = asyncio.get_running_loop()
 
+    sessions = [0]
+
     def protocol() -> Any:
-        return SMTP(
+        return BoundedSMTP(
             handler,
+            sessions=sessions,
+            max_sessions=settings.max_smtp_sessions,
             data_size_limit=settings.max_message_bytes,  # 552 beyond it (RFC 1870)
             enable_SMTPUTF8=True,
             ident="contactcenter",
             loop=loop,
         )
 
-    server = await loop.create_server(protocol, host=settings.smtp_host, port=settings.smtp_port)
+    try:
+        server = await loop.create_server(protocol, host=settings.smtp_host, port=settings.smtp_port)
+    except OSError as exc:  # the hub cannot start without it: one line, no traceback
+        if exc.errno == errno.EADDRINUSE:
+            raise ContactCenterError(f"SMTP port {settings.smtp_port} is in use ([email] smtp_port)") from None
+        raise ContactCenterError(f"cannot receive SMTP on {settings.smtp_host}:{settings.smtp_port}: {exc.strerror or exc} ([email] smtp_host, smtp_port)") from None
     app[SMTP_PORT] = server.sockets[0].getsockname()[1]
     log.info("smtp: receiving on %s:%s for %d mailboxes", settings.smtp_host, app[SMTP_PORT], len(handler.mailboxes))
     yield

@@ -41,6 +41,7 @@ from contactcenter.pipeline.consent import CONSENT_KEY
 from contactcenter.pipeline.context import IngestResult
 from contactcenter.pipeline.run import ContactKeptForReplay, accept, ingest
 from contactcenter.settings import Settings
+from contactcenter.web.params import parse_id, parse_whole_number
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ async def handle_sms_status(request: web.Request) -> web.Response:
         ChannelKind.SMS,
         form["MessageSid"],
         status,
-        interaction_id=int(interaction) if interaction.isdigit() else None,
+        interaction_id=parse_id(interaction),
         error_code=error_code,
         raw_dlr_done_date=form.get("RawDlrDoneDate"),
     )
@@ -218,7 +219,7 @@ def parse_sms(form: MultiDictProxy[str], settings: Settings) -> InboundContact:
 def parse_media(form: MultiDictProxy[str]) -> list[dict[str, str]]:
     """MediaUrlN / MediaContentTypeN, N from 0 (fetching needs the account's credentials)."""
     count = form.get("NumMedia", "0")
-    count_n = min(int(count), MAX_MEDIA) if count.isdigit() else 0
+    count_n = min(parse_whole_number(count) or 0, MAX_MEDIA)
     return [
         {"url": form[f"MediaUrl{i}"], "content_type": form.get(f"MediaContentType{i}", "")}
         for i in range(count_n)

@@ -40,6 +40,7 @@ from contactcenter.identity.normalize import mask
 from contactcenter.pipeline.run import ContactKeptForReplay, ingest
 from contactcenter.routing.rules import fallback_queue
 from contactcenter.settings import Settings, TwilioMenuOption
+from contactcenter.web.params import parse_whole_number
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ async def handle_menu(request: web.Request) -> web.Response:
     settings = hub.settings
     form = await read_signed_form(request)
     required(form, "CallSid")
-    attempt = int(request.query["attempt"]) if request.query.get("attempt", "").isdigit() else 1
+    attempt = parse_whole_number(request.query.get("attempt", "")) or 1
     digits, speech = form.get("Digits", ""), form.get("SpeechResult", "")
     option = choose_option(settings.twilio.menu, digits, speech)
     answer = VoiceResponse()
@@ -339,4 +340,4 @@ async def _ensure_call(hub: Hub, form: MultiDictProxy[str]) -> None:
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_whole_number(value or "")

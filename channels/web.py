@@ -20,6 +20,7 @@ from contactcenter.errors import ChannelSendError, InputError, RateLimitedError
 from contactcenter.hub import Hub
 from contactcenter.keys import FORM_RATE_LIMIT, HUB
 from contactcenter.identity.normalize import is_text, normalize_email, normalize_name, normalize_phone
+from contactcenter.outbound.confirmation import do_confirm_address, read_confirmation
 from contactcenter.pipeline.run import ContactKeptForReplay, ingest
 from contactcenter.settings import Settings
 from contactcenter.web import csrf
@@ -49,6 +50,8 @@ class WebChannel:
         app.router.add_get("/contact", handle_form)
         app.router.add_post("/contact", handle_form_post)
         app.router.add_post("/api/v1/contacts", handle_json_contact)
+        app.router.add_get("/contact/confirm/{token}", handle_confirm)
+        app.router.add_post("/contact/confirm/{token}", handle_confirm)
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
         raise ChannelSendError("the web channel does not send messages", retryable=False)
@@ -73,7 +76,9 @@ async def handle_form_post(request: web.Request) -> web.Response:
     if not request.app[FORM_RATE_LIMIT].allow(request.remote or "unknown"):
         raise RateLimitedError("Too many messages from your address. Please wait a minute and try again.")
     try:
-        contact = parse_contact(values, hub.settings, channel=ChannelKind.WEB, provider_id=f"form:{form_id}")
+        contact = parse_contact(
+            values, hub.settings, channel=ChannelKind.WEB, provider_id=f"form:{form_id}", client_address=request.remote or "unknown"
+        )
     except InputError as exc:
         return _form_page(request, values, exc.fields, status=400)
     try:
@@ -81,6 +86,22 @@ async def handle_form_post(request: web.Request) -> web.Response:
     except ContactKeptForReplay:
         return render_page("contact_sent.html", reference="")
     return render_page("contact_sent.html", reference=result.reference)
+
+
+async def handle_confirm(request: web.Request) -> web.Response:
+    """The link of an address confirmation mail: GET asks for the click, POST confirms (outbound/confirmation.py)."""
+    hub = request.app[HUB]
+    found = read_confirmation(hub.secret_key, request.match_info["token"])
+    if found is None:
+        return render_page("contact_confirm.html", status=404, state="invalid")
+    if request.method == "GET":
+        return render_page("contact_confirm.html", state="ask")
+    async with hub.sessions() as session, session.begin():
+        ticket, events = await do_confirm_address(session, hub.settings, *found)
+    if ticket is None:
+        return render_page("contact_confirm.html", status=404, state="invalid")
+    hub.bus.publish_all(events)
+    return render_page("contact_confirm.html", state="done", reference=ticket.reference)
 
 
 async def handle_json_contact(request: web.Request) -> web.Response:
@@ -123,6 +144,7 @@ def parse_contact(
     channel: ChannelKind,
     provider_id: str,
     customer: Any = None,
+    client_address: str = "",
 ) -> InboundContact:
     """Check what a person typed and build the contact; InputError lists every problem."""
     limits = settings.web
@@ -170,6 +192,9 @@ def parse_contact(
         ticket_type=TicketType(ticket_type),
         source_address=channel.value,
         customer_hints={k: v for k, v in (customer or {}).items() if k in ("tier", "external_id", "segments")},
+        # The public form's sender: acknowledgements on its behalf are capped
+        # (outbound/acknowledgements.py). The JSON intake's caller holds a token.
+        metadata={"client_address": client_address} if client_address else {},
     )
 
 

@@ -17,6 +17,7 @@ from contactcenter.contact import ChannelKind, OutboundMessage
 from contactcenter.db.models import AuditEvent, ContactPoint, Customer, Interaction, OutboxMessage, SmsSuppression, Ticket, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
+from contactcenter.plain_text import SUBJECT_CHARS
 from contactcenter.settings import Settings
 
 # How many earlier Message-IDs a reply lists in References (RFC 5322 §3.6.4
@@ -62,6 +63,8 @@ async def do_reply_to(
     author_agent_id: int | None = None,
     kind: str = "reply",
     now: datetime | None = None,
+    meta: dict[str, str] | None = None,
+    subject: str | None = None,
 ) -> tuple[Interaction, OutboxMessage, list[Event]]:
     """Queue an answer on the ticket to an address the caller found and checked (opt-out included).
 
@@ -84,11 +87,11 @@ async def do_reply_to(
         direction="outbound",
         provider_id=message_id or None,
         author_agent_id=author_agent_id,
-        subject=reply_subject(ticket),
+        subject=reply_subject(ticket) if subject is None else subject,
         text=text,
         html=html,
         delivery_status="queued",
-        meta={"kind": kind, "to": target},
+        meta={**(meta or {}), "kind": kind, "to": target},
         created_at=now,
     )
     session.add(interaction)
@@ -201,10 +204,14 @@ async def email_threading(session: AsyncSession, ticket_id: int) -> tuple[str, t
 
 
 def reply_subject(ticket: Ticket) -> str:
+    """`Re: <subject> [CC-000123]`, the subject shortened so it all fits the column (SUBJECT_CHARS)."""
     subject = ticket.subject or "Your request"
-    if ticket.reference not in subject:
-        subject = f"{subject} [{ticket.reference}]"
-    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    prefix = "" if subject.lower().startswith("re:") else "Re: "
+    suffix = "" if ticket.reference in subject else f" [{ticket.reference}]"
+    room = SUBJECT_CHARS - len(prefix) - len(suffix)
+    if len(subject) > room:
+        subject = subject[: room - 1].rstrip() + "…"
+    return f"{prefix}{subject}{suffix}"
 
 
 def make_message_id(from_address: str) -> str:

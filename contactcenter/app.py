@@ -12,7 +12,7 @@ from aiohttp import web
 
 from contactcenter.channels import build_channels
 from contactcenter.routing.assignment import Assigner
-from contactcenter.db.migrate import upgrade
+from contactcenter.db.readiness import prepare_database
 from contactcenter.events import PostgresEventBridge
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB, TOKEN_CACHE
@@ -70,10 +70,8 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
+    await prepare_database(hub.engine)
     if hub.engine.dialect.name == "sqlite":
-        # The embedded database keeps itself current; PostgreSQL deployments
-        # run `contactcenter db upgrade` as a release step.
-        await upgrade(hub.engine)
         async with hub.engine.begin() as connection:
             if await connection.run_sync(ensure_search_schema):
                 log.warning("search: a migration had dropped the SQLite search triggers; rebuilt the index")

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
+from contactcenter.db.readiness import check_database_url
 from contactcenter.errors import ConfigError, ContactCenterError
 from contactcenter.hub import Hub
 from contactcenter.settings import Settings, load_settings
@@ -21,56 +26,76 @@ log = logging.getLogger("contactcenter")
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; a failure the operator can fix is one line on stderr and a non-zero exit."""
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings(args.config)
+        check_database_url(settings.database_url())
         return args.run(settings, args)
     except ConfigError as exc:
         print(f"contactcenter: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return 1 if args.run is cmd_check_config else 2
     except ContactCenterError as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
 
 
+CONFIG_HELP = "TOML file laid over the default configuration (default: $CONTACTCENTER_CONFIG, else none)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="contactcenter", description="A multichannel contact center hub.")
-    parser.add_argument("--config", help="TOML file over config/default.toml (or set CONTACTCENTER_CONFIG)")
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    # --config is accepted after the command too (`contactcenter serve --config FILE`);
+    # SUPPRESS keeps a value given before the command when none follows it.
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help=CONFIG_HELP)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the hub: HTTP, SMTP, workers")
+    def command(name: str, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, description=help, parents=[config], **kwargs)
+
+    serve = command("serve", "run the hub: HTTP, SMTP receiver, IMAP pollers, outbox, assigner and SLA timer")
     serve.set_defaults(run=cmd_serve)
 
-    db = commands.add_parser("db", help="database maintenance")
-    db_commands = db.add_subparsers(required=True, metavar="ACTION")
-    db_commands.add_parser("upgrade", help="apply pending migrations").set_defaults(run=cmd_db_upgrade)
+    check = command("check-config", "check the configuration and the database connection; one line per problem, exit 1 if any")
+    check.set_defaults(run=cmd_check_config)
 
-    demo = commands.add_parser("demo", help="load demo queues, agents, customers and tickets")
+    db = command("db", "database maintenance")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION", help="upgrade: apply pending migrations")
+    upgrade = db_commands.add_parser(
+        "upgrade", help="apply pending migrations to the configured database", description="apply pending migrations to the configured database", parents=[config]
+    )
+    upgrade.set_defaults(run=cmd_db_upgrade)
+
+    demo = command("demo", "load demo queues, agents, customers and tickets (once), and print an admin API token")
     demo.set_defaults(run=cmd_demo)
 
-    agent = commands.add_parser("create-agent", help="add a person who can log in")
-    agent.add_argument("email")
-    agent.add_argument("--name", required=True)
-    agent.add_argument("--role", choices=("agent", "supervisor", "admin"), default="agent")
-    agent.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    agent = command("create-agent", "add a person who can log in")
+    agent.add_argument("email", metavar="EMAIL", help="the address they sign in with")
+    agent.add_argument("--name", required=True, help="the name colleagues see (required)")
+    agent.add_argument("--role", choices=("agent", "supervisor", "admin"), default="agent", help="what they may do (default: agent)")
+    agent.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input (default: ask on the terminal)"
+    )
     agent.set_defaults(run=cmd_create_agent)
 
-    token = commands.add_parser("create-token", help="print a new API token (last line: the token alone)")
-    token.add_argument("name")
-    token.add_argument("--role", choices=("intake", "agent", "supervisor", "admin"), default="agent")
+    token = command("create-token", "print a new API token (last line: the token alone)")
+    token.add_argument("name", metavar="NAME", help="what the token is for, e.g. crm-sync")
+    token.add_argument(
+        "--role", choices=("intake", "agent", "supervisor", "admin"), default="agent", help="what the token may do (default: agent)"
+    )
     token.set_defaults(run=cmd_create_token)
 
-    imports = commands.add_parser(
-        "import-customers", help="bulk import customers from a CRM export (CSV; columns in contactcenter/identity/importer.py)"
-    )
-    imports.add_argument("file", type=Path, metavar="FILE.csv")
-    imports.add_argument("--batch-size", type=int, default=1000, help="rows per transaction (default 1000)")
+    imports = command("import-customers", "bulk import customers from a CRM export")
+    imports.add_argument("file", type=Path, metavar="FILE.csv", help="CSV with a header row (columns: contactcenter/identity/importer.py)")
+    imports.add_argument("--batch-size", type=int, default=1000, help="rows per transaction (default: 1000)")
     imports.set_defaults(run=cmd_import_customers)
 
-    replay = commands.add_parser("replay", help="process again the contacts kept after a failure")
+    replay = command("replay", "process again the contacts kept after a failure")
     replay.set_defaults(run=cmd_replay)
     return parser
 
@@ -80,18 +105,65 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from contactcenter.web.limits import server_limits
 
     app = create_app(settings)
-    log.info("serving on http://%s:%s (public URL %s)", settings.http.host, settings.http.port, settings.http.public_url)
-    # run_app turns SIGTERM and SIGINT into a graceful stop: the listener
-    # closes, in-flight requests finish, then cleanup stops the workers.
-    web.run_app(
-        app,
-        host=settings.http.host,
-        port=settings.http.port,
-        shutdown_timeout=15.0,
-        print=None,
-        access_log=None,
-        **server_limits(settings.http),
-    )
+    listening = f"serving on http://{settings.http.host}:{settings.http.port} (public URL {settings.http.public_url})"
+    try:
+        # run_app turns SIGTERM and SIGINT into a graceful stop: the listener
+        # closes, in-flight requests finish, then cleanup stops the workers.
+        # It calls `print` once every listener is bound, not before.
+        web.run_app(
+            app,
+            host=settings.http.host,
+            port=settings.http.port,
+            shutdown_timeout=15.0,
+            print=lambda _: log.info("%s", listening),
+            access_log=None,
+            **server_limits(settings.http),
+        )
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ContactCenterError(f"port {settings.http.port} is in use ([http] port; another hub may be running)") from None
+        if exc.errno == errno.EACCES:
+            raise ContactCenterError(f"no permission to listen on port {settings.http.port} ([http] port)") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise ContactCenterError(f"cannot listen on {settings.http.host}: no such address here ([http] host)") from None
+        raise
+    return 0
+
+
+def cmd_check_config(settings: Settings, args: argparse.Namespace) -> int:
+    """The settings loaded (else main printed the problem); now check what they point at."""
+    from contactcenter.db.engine import create_engine
+    from contactcenter.db.readiness import DatabaseProblem, check_database
+    from contactcenter.settings import TEMPLATES_DIR
+
+    problems = []
+    if not (TEMPLATES_DIR / "pages" / "base.html").is_file():
+        problems.append(f"the page templates are missing from {TEMPLATES_DIR} (reinstall contactcenter)")
+    url = make_url(settings.database_url())
+    sqlite_file = Path(url.database or "") if url.get_backend_name() == "sqlite" else None
+    if sqlite_file is not None and not sqlite_file.exists():
+        # `serve` creates and migrates it; only the folder has to allow that.
+        folder = next((p for p in sqlite_file.absolute().parents if p.exists()), Path("/"))
+        if not os.access(folder, os.W_OK):
+            problems.append(f"the SQLite database {sqlite_file} cannot be created: {folder} is not writable")
+    else:
+
+        async def probe() -> None:
+            engine = create_engine(settings)
+            try:
+                # SQLite files are migrated by serve itself; PostgreSQL must be at head.
+                await check_database(engine, migrated=sqlite_file is None)
+            except DatabaseProblem as exc:
+                problems.append(str(exc))
+            finally:
+                await engine.dispose()
+
+        asyncio.run(probe())
+    for problem in problems:
+        print(f"contactcenter: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"configuration OK ({settings.source}); database {url.render_as_string(hide_password=True)}")
     return 0
 
 
@@ -102,7 +174,7 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
         await upgrade(hub.engine)
         print(f"database at revision {await current_revision(hub.engine)}")
 
-    return _with_hub(settings, run)
+    return _with_hub(settings, run, migrated=False)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -121,8 +193,13 @@ def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
         raise ContactCenterError(f"{args.email!r} is not an email address")
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
+    elif not sys.stdin.isatty():
+        raise ContactCenterError("no terminal to ask for the password on: pipe it in with --password-stdin")
     else:
-        password = getpass.getpass(f"password for {email}: ")
+        try:
+            password = getpass.getpass(f"password for {email}: ")
+        except EOFError:
+            raise ContactCenterError("no password given (to pipe one in, use --password-stdin)") from None
     if len(password) < 8:
         raise ContactCenterError("the password needs at least 8 characters")
 
@@ -183,14 +260,20 @@ def cmd_replay(settings: Settings, args: argparse.Namespace) -> int:
     return _with_hub(settings, run)
 
 
-def _with_hub(settings: Settings, run: Callable[[Hub], Awaitable[None]], *, migrate: bool = False) -> int:
+def _with_hub(
+    settings: Settings, run: Callable[[Hub], Awaitable[None]], *, migrate: bool = False, migrated: bool = True
+) -> int:
+    """Run `run` with a hub whose database answers; `migrate` brings an embedded
+    SQLite file to head first, `migrated=False` skips the schema check (db upgrade)."""
+    from contactcenter.db.readiness import check_database, prepare_database
+
     async def wrapper() -> None:
         hub = Hub.create(settings)
         try:
-            if migrate and hub.engine.dialect.name == "sqlite":
-                from contactcenter.db.migrate import upgrade
-
-                await upgrade(hub.engine)
+            if migrate:
+                await prepare_database(hub.engine)
+            else:
+                await check_database(hub.engine, migrated=migrated)
             await run(hub)
         finally:
             await hub.close()

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from contactcenter import plain_text
+
 
 class ChannelKind(enum.StrEnum):
     WEB = "web"
@@ -82,6 +84,32 @@ class InboundContact:
     source_address: str = ""  # the mailbox, number or form the contact came in through
     customer_hints: dict[str, Any] = field(default_factory=dict)  # e.g. tier from a CRM
     metadata: dict[str, Any] = field(default_factory=dict)  # channel facts kept on the interaction
+
+    def __post_init__(self) -> None:
+        """Every value storable and sized to its column, whichever channel built it (plain_text.py)."""
+        fit = plain_text
+        changes = {
+            "provider_id": fit.clean_line(self.provider_id, fit.PROVIDER_ID_CHARS),
+            "display_name": fit.clean_name(self.display_name),
+            "subject": fit.clean_line(self.subject, fit.SUBJECT_CHARS),
+            "text": fit.clean_text(self.text),
+            "html": fit.clean_text(self.html),
+            "thread_hints": tuple(fit.clean_line(h, fit.HINT_CHARS) for h in self.thread_hints),
+            "attachments": tuple(
+                dataclasses.replace(
+                    a,
+                    filename=fit.clean_filename(a.filename),
+                    content_type=fit.clean_line(a.content_type, fit.CONTENT_TYPE_CHARS),
+                    content_id=fit.clean_line(a.content_id, fit.CONTENT_ID_CHARS),
+                )
+                for a in self.attachments
+            ),
+            "source_address": fit.clean_line(self.source_address, fit.ADDRESS_CHARS),
+            "customer_hints": fit.clean_json(self.customer_hints),
+            "metadata": fit.clean_json(self.metadata),
+        }
+        for name, value in changes.items():
+            object.__setattr__(self, name, value)
 
     def reply_identity(self) -> Identity | None:
         for identity in self.identities:

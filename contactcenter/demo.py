@@ -34,7 +34,8 @@ CONTACTS = (
 async def load_demo(hub: Hub) -> None:
     async with hub.sessions() as session, session.begin():
         if await session.scalar(select(Agent.id).where(Agent.email == AGENTS[0][0])):
-            print("demo data is loaded already")
+            # The token was shown once, when the demo was loaded; say how to get another.
+            print("demo data is loaded already; for a new API token run: contactcenter create-token NAME --role admin")
             return
         for name in ("general", "billing", "technical"):
             await get_or_create_queue(session, name)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -56,13 +55,13 @@ class Hub:
 
 
 def load_secret_key(settings: Settings) -> str:
-    """The configured secret, or one made once and kept in var/secret_key.
+    """The configured secret, or one made once and kept in the data folder's secret_key.
 
     Kept on disk so CSRF tokens and logins survive a restart; never in the repo.
     """
     if settings.http.secret_key:
         return settings.http.secret_key
-    path = Path("var") / "secret_key"
+    path = settings.data_dir() / "secret_key"
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)

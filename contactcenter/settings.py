@@ -9,6 +9,7 @@ with one line that names it, instead of being silently ignored.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import math
 import os
@@ -22,11 +23,20 @@ from typing import Any
 import phonenumbers
 
 from contactcenter.errors import ConfigError
+from contactcenter.resources import package_folder
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
-TEMPLATES_DIR = PROJECT_ROOT / "templates"
+DEFAULT_CONFIG = package_folder("contactcenter.config") / "default.toml"
+TEMPLATES_DIR = package_folder("contactcenter.templates")
 ENV_PREFIX = "CONTACTCENTER_"
+# Variables with the prefix that are not configuration keys: the file to read,
+# and the test suite's and benchmarks' own knobs.
+ENV_NOT_KEYS = (ENV_PREFIX + "CONFIG",)
+ENV_NOT_KEY_PREFIXES = (ENV_PREFIX + "TEST_", ENV_PREFIX + "BENCH_")
+
+
+@dataclass(frozen=True, slots=True)
+class PathsSettings:
+    data_dir: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,10 @@ class TicketSettings:
     auto_acknowledge: bool
     reopen_days: float
     acknowledgements_per_hour: int
+    claimed_acknowledgements_per_hour: int
+    acknowledgements_per_client_per_hour: int
+    sms_acknowledgement_countries: list[str]
+    confirm_claimed_addresses: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +182,8 @@ class EmailSettings:
     addresses: dict[str, str]
     max_attachment_bytes: int
     max_attachments: int
+    max_smtp_sessions: int
+    max_bytes_in_memory: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,14 +286,19 @@ class Settings:
     calendars: dict[str, CalendarSettings]
     workspace: WorkspaceSettings
     retention: RetentionSettings
+    paths: PathsSettings
     # Where the file came from, for messages; not a key.
     source: str = field(default="", compare=False)
 
+    def data_dir(self) -> Path:
+        """Where the SQLite file and the secret key live ([paths] data_dir)."""
+        return Path(self.paths.data_dir).expanduser().resolve()
+
     def database_url(self) -> str:
-        """The configured URL, or the embedded SQLite file under var/."""
+        """The configured URL, or the embedded SQLite file in the data folder."""
         if self.database.url:
             return self.database.url
-        return f"sqlite+aiosqlite:///{Path('var').resolve() / 'contactcenter.db'}"
+        return f"sqlite+aiosqlite:///{self.data_dir() / 'contactcenter.db'}"
 
 
 def load_settings(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
@@ -325,14 +346,35 @@ def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> None:
 
 
 def _apply_environment(data: dict[str, Any], environ: dict[str, str]) -> None:
+    known = set(ENV_NOT_KEYS)
     for section, values in data.items():
         if not isinstance(values, dict):
             continue
         for key, current in values.items():
-            raw = environ.get(f"{ENV_PREFIX}{section}_{key}".upper())
+            variable = f"{ENV_PREFIX}{section}_{key}".upper()
+            known.add(variable)
+            raw = environ.get(variable)
             if raw is None:
                 continue
             values[key] = _from_environment(raw, current, f"{section}.{key}")
+    _refuse_unknown_variables(environ, known | _password_variables(data))
+
+
+def _refuse_unknown_variables(environ: dict[str, str], known: set[str]) -> None:
+    """A misspelt variable stops start-up like a misspelt key, instead of being ignored."""
+    for variable in sorted(environ):
+        if variable.startswith(ENV_PREFIX) and variable not in known and not variable.startswith(ENV_NOT_KEY_PREFIXES):
+            close = difflib.get_close_matches(variable, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown configuration key from the environment: {variable}{hint}")
+
+
+def _password_variables(data: dict[str, Any]) -> set[str]:
+    """Variables that `[[imap.mailboxes]] password_env` names hold passwords, not keys."""
+    mailboxes = data.get("imap", {}).get("mailboxes", [])
+    if not isinstance(mailboxes, list):
+        return set()
+    return {m["password_env"] for m in mailboxes if isinstance(m, dict) and isinstance(m.get("password_env"), str)}
 
 
 def _from_environment(raw: str, current: Any, name: str) -> Any:

@@ -45,6 +45,8 @@ def hub_settings(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
     base: dict[str, dict[str, Any]] = {
         # Every test client comes from 127.0.0.1; the per-address limit is for the public.
         "web": {"rate_limit_per_minute": 1_000_000},
+        # Likewise the cap on acknowledgements sent for one form sender (client address).
+        "tickets": {"acknowledgements_per_client_per_hour": 1_000_000},
         "outbox": {"poll_seconds": 0.5},
         # Twilio signatures and the SMTP receiver.
         # Outbound SMS must not leave loopback: nothing listens on port 9 (discard), so sends are retried.
@@ -54,7 +56,8 @@ def hub_settings(**sections: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "phone_number": OUR_NUMBER,
             "api_base_url": "http://127.0.0.1:9",
         },
-        "email": {"smtp_port": free_port()},
+        # Load from one machine opens more SMTP sessions at once than a real peer would (421 beyond the cap).
+        "email": {"smtp_port": free_port(), "max_smtp_sessions": 1000},
     }
     for name, values in sections.items():
         base[name] = {**base.get(name, {}), **values}

@@ -16,7 +16,7 @@ stored but unprocessed (they are answered before processing). At the end:
   restart; only the batch in flight at the kill may go out twice, with the
   same Message-ID.
 
-CONTACTCENTER_CRASH_CONTACTS sets the size (CI's short form: 240).
+CONTACTCENTER_TEST_CRASH_CONTACTS sets the size (CI's short form: 240).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from tests.durability import DELIVERERS, RETRY_LATER, Prepared, Tally, Target, a
 from tests.hubprocess import HubProcess
 from tests.polling import eventually
 
-CONTACTS = int(os.environ.get("CONTACTCENTER_CRASH_CONTACTS", "240"))
+CONTACTS = int(os.environ.get("CONTACTCENTER_TEST_CRASH_CONTACTS", "240"))
 CLIENTS = 8
 KILLS = 2
 

@@ -11,6 +11,8 @@ ingest writer.
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,11 @@ READ_ONLY = "contactcenter_read_only"
 # 08003), admin/crash shutdown, "cannot connect now" while starting, and too
 # many connections.
 UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# Socket errors that mean the server is out of reach (the rest are not "unavailable").
+NETWORK_ERRNOS = {
+    errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE,
+    errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN,
+}
 
 
 def create_engine(settings: Settings, url: str | None = None, *, for_reading: bool = False) -> AsyncEngine:
@@ -95,11 +102,19 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated or isinstance(exc.orig, OSError):
+        if exc.connection_invalidated or is_network_error(exc.orig):
             return True
         state = getattr(exc.orig, "sqlstate", None) or ""
         return state.startswith(UNAVAILABLE_SQLSTATES)
-    return isinstance(exc, OSError)  # refused or reset before SQLAlchemy could wrap it
+    return is_network_error(exc)  # refused or reset before SQLAlchemy could wrap it
+
+
+def is_network_error(exc: BaseException | None) -> bool:
+    """A connection refused, reset or timed out; not any OSError: a missing
+    template (jinja2's TemplateNotFound is one) or file is a fault of its own."""
+    if isinstance(exc, (ConnectionError, TimeoutError, socket.gaierror)):
+        return True
+    return isinstance(exc, OSError) and exc.errno in NETWORK_ERRNOS
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -223,7 +223,7 @@ def parse_reference(text: str) -> int | None:
     """`CC-000123` (any case) -> 123; anything else -> None."""
     text = text.strip().upper()
     digits = text[len(TICKET_PREFIX):]
-    if not text.startswith(TICKET_PREFIX) or not (digits.isascii() and digits.isdigit()):
+    if not text.startswith(TICKET_PREFIX) or not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
         return None
     return int(digits)
 

@@ -25,7 +25,7 @@ async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
 async def get_ticket(session: AsyncSession, ticket_key: str | int) -> Ticket:
     """By numeric id or by reference (`CC-000123`)."""
     key = str(ticket_key)
-    ticket_id = int(key) if key.isascii() and key.isdigit() else parse_reference(key)
+    ticket_id = int(key) if key.isascii() and key.isdigit() and len(key) <= 18 else parse_reference(key)
     ticket = await session.get(Ticket, ticket_id) if ticket_id is not None and 0 < ticket_id <= MAX_ID else None
     if ticket is None:
         raise NotFoundError(f"no ticket {key}")
@@ -35,7 +35,7 @@ async def get_ticket(session: AsyncSession, ticket_key: str | int) -> Ticket:
 async def get_queue(session: AsyncSession, key: str | int) -> Queue:
     """By id or by name; InputError (not 404: it names a field of the request) when there is none."""
     if isinstance(key, int):
-        queue = await session.get(Queue, key) if 0 < key <= MAX_ID else None
+        queue = await session.get(Queue, key) if 0 < key <= MAX_ID and not isinstance(key, bool) else None
     else:
         queue = await session.scalar(select(Queue).where(Queue.name == key))
     if queue is None:

@@ -18,7 +18,7 @@ from contactcenter.actions import audit
 from contactcenter.db.models import ContactPoint, Customer
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.identity.decisions import group_key
-from contactcenter.identity.normalize import name_key, normalize_email, normalize_name, parse_phone
+from contactcenter.identity.normalize import is_text, name_key, normalize_email, normalize_name, parse_phone
 from contactcenter.settings import IdentitySettings
 
 MAX_TIER_CHARS = 20
@@ -91,6 +91,9 @@ def clean_changes(body: dict[str, Any]) -> dict[str, Any]:
         if key not in EDITABLE:
             errors[key] = f"not editable; editable fields: {', '.join(EDITABLE)}"
             continue
+        if not _is_storable(value):
+            errors[key] = "contains characters that are not allowed (control characters or lone surrogates)"
+            continue
         try:
             changes[key] = CLEANERS[key](value)
         except ValueError as exc:
@@ -100,6 +103,15 @@ def clean_changes(body: dict[str, Any]) -> dict[str, Any]:
     if not changes:
         raise InputError(f"nothing to change; editable fields: {', '.join(EDITABLE)}")
     return changes
+
+
+def _is_storable(value: Any) -> bool:
+    """No NUL, control characters or lone surrogates: what neither database (nor a page) can hold."""
+    if isinstance(value, str):
+        return is_text(value)
+    if isinstance(value, list):
+        return all(_is_storable(v) for v in value)
+    return True
 
 
 def apply_changes(customer: Customer, changes: dict[str, Any]) -> dict[str, list[Any]]:

@@ -10,6 +10,9 @@ database and then ask these functions what to do. The rules:
   its reply address (where our answer will go), and a suggestion is opened
   to merge the two; nothing is merged without a person deciding.
 - Numbers that are not valid E.164 are never used for matching.
+- A contact tied to its customer only by an identifier somebody typed (web
+  form, JSON intake) never joins one of that customer's tickets: it opens its
+  own, shown as an unverified match (`may_join_ticket`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from contactcenter.contact import Evidence, Identity
+from contactcenter.contact import ChannelKind, Evidence, Identity, InboundContact
 from contactcenter.identity.normalize import fold_plus_tag, is_e164
 
 # How sure we are that an identifier belongs to its customer, weakest first.
@@ -139,3 +142,20 @@ def score_likeness(name_key_a: str, name_key_b: str, shared_keys: Collection[str
             reasons.append(f"phone numbers in the same block {key[2:]}" + "X" * PHONE_PREFIX_DROP)
     score = min(LIKENESS_MAX_SCORE, 0.5 * similarity / 100.0 + 0.25 * len(shared_keys))
     return Likeness(score=round(score, 3), reasons=tuple(reasons))
+
+
+# Channels where the sender types its identifiers: nobody vouches for them.
+TYPED_CHANNELS = (ChannelKind.WEB, ChannelKind.API)
+
+
+def may_join_ticket(contact: InboundContact, matched: Identity | None) -> bool:
+    """Whether the contact may be threaded into an existing ticket of its customer.
+
+    Not when the only tie is a typed identifier: anyone can type a customer's
+    address into the form, and must neither write into that customer's ticket
+    nor be shown its reference. A reference or Message-ID typed with it proves
+    nothing either.
+    """
+    if contact.channel in TYPED_CHANNELS:
+        return matched is not None and matched.evidence == "verified"
+    return True

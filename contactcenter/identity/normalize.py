@@ -161,3 +161,11 @@ def mask(value: str) -> str:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
     return f"{value[:3]}***{value[-2:]}" if len(value) > 6 else "***"
+
+
+def phone_region(e164: str) -> str:
+    """The ISO 3166 region of an E.164 number (`+4420…` -> `GB`); "" when it has none."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or ""
+    except phonenumbers.NumberParseException:
+        return ""

@@ -12,6 +12,9 @@ in From/To/Cc). Anyone can type `CC-000123` or reply to a forwarded mail;
 that must not let them write into someone else's ticket, and replies from
 many customers to one bulk message must not collapse into one ticket.
 
+A contact whose only tie to its customer is a typed identifier (web form,
+JSON intake) always opens its own ticket (`identity.decisions.may_join_ticket`).
+
 A closed ticket is reopened by a reply within `[tickets] reopen_days` of
 closing; after that the reply opens a new ticket linked to it (parent).
 """
@@ -24,6 +27,7 @@ from datetime import timedelta
 from sqlalchemy import bindparam, select
 
 from contactcenter.db.models import Interaction, Ticket, parse_reference
+from contactcenter.identity.decisions import may_join_ticket
 from contactcenter.identity.normalize import fold_plus_tag
 from contactcenter.pipeline.context import IngestContext
 
@@ -62,7 +66,9 @@ OPEN_IN_WINDOW = (
 
 async def thread_into_ticket(ctx: IngestContext) -> None:
     assert ctx.customer is not None
-    ticket = await _by_message_id(ctx) or await _by_reference(ctx) or await _by_window(ctx)
+    ticket = None
+    if may_join_ticket(ctx.contact, ctx.matched):
+        ticket = await _by_message_id(ctx) or await _by_reference(ctx) or await _by_window(ctx)
     parent_id = None
     if ticket is not None and ticket.status == "closed":
         if _within_reopen_period(ctx, ticket):

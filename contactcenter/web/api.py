@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
-from sqlalchemy import false, func, or_, select, text
+from sqlalchemy import false, func, or_, select
 
 from contactcenter.actions import do_answer
 from contactcenter.db import queries
@@ -12,7 +14,9 @@ from contactcenter.errors import InputError
 from contactcenter.keys import HUB
 from contactcenter.identity.normalize import is_text, normalize_email, normalize_phone
 from contactcenter.web.auth import require
+from contactcenter.web.health import handle_health, handle_live
 from contactcenter.web.openapi import handle_openapi
+from contactcenter.web.params import number_field, parse_id, path_id
 from contactcenter.web.serialize import customer_json, interaction_json, ticket_json
 
 DEFAULT_PAGE = 50
@@ -22,20 +26,14 @@ TICKET_STATUSES = ("new", "open", "pending", "resolved", "closed")
 
 def setup_api(app: web.Application) -> None:
     app.router.add_get("/healthz", handle_health)
+    app.router.add_get("/healthz/live", handle_live)
     app.router.add_get("/api/v1/openapi.json", handle_openapi)
     app.router.add_get("/api/v1/customers", handle_customer_search)
-    app.router.add_get("/api/v1/customers/{id:\\d+}", handle_customer)
-    app.router.add_get("/api/v1/customers/{id:\\d+}/interactions", handle_customer_interactions)
+    app.router.add_get("/api/v1/customers/{id}", handle_customer)
+    app.router.add_get("/api/v1/customers/{id}/interactions", handle_customer_interactions)
     app.router.add_get("/api/v1/tickets", handle_ticket_list)
     app.router.add_get("/api/v1/tickets/{id}", handle_ticket)
     app.router.add_post("/api/v1/tickets/{id}/replies", handle_ticket_reply)
-
-
-async def handle_health(request: web.Request) -> web.Response:
-    hub = request.app[HUB]
-    async with hub.reads() as session:
-        await session.execute(text("SELECT 1"))
-    return web.json_response({"status": "ok"})
 
 
 async def handle_customer_search(request: web.Request) -> web.Response:
@@ -67,7 +65,7 @@ async def handle_customer_search(request: web.Request) -> web.Response:
 async def handle_customer(request: web.Request) -> web.Response:
     await require(request, "agent")
     async with request.app[HUB].reads() as session:
-        customer = await queries.get_customer(session, int(request.match_info["id"]))
+        customer = await queries.get_customer(session, path_id(request))
         points = await queries.contact_points_of(session, customer.id)
     return web.json_response(customer_json(customer, points))
 
@@ -77,7 +75,7 @@ async def handle_customer_interactions(request: web.Request) -> web.Response:
     await require(request, "agent")
     limit, after = _page(request)
     async with request.app[HUB].reads() as session:
-        customer = await queries.get_customer(session, int(request.match_info["id"]))
+        customer = await queries.get_customer(session, path_id(request))
         rows = list(
             await session.scalars(
                 select(Interaction)
@@ -106,7 +104,7 @@ async def handle_ticket_list(request: web.Request) -> web.Response:
     async with request.app[HUB].reads() as session:
         names = await queries.queue_names(session)
         if queue := _query(request, "queue"):
-            ids = [i for i, n in names.items() if n == queue] or ([int(queue)] if queue.isdigit() else [-1])
+            ids = [i for i, n in names.items() if n == queue] or [parse_id(queue) or -1]
             query = query.where(Ticket.queue_id.in_(ids))
         tickets = list(await session.scalars(query.order_by(Ticket.id).limit(limit)))
     return _list_response(request, [ticket_json(t, names.get(t.queue_id or 0)) for t in tickets], limit)
@@ -150,11 +148,28 @@ async def read_json_object(request: web.Request) -> dict:
     if request.content_type != "application/json":
         raise InputError("send application/json", code="unsupported_media_type", status=415)
     try:
-        body = await request.json()
+        body = json.loads(await request.text(), object_pairs_hook=_refuse_duplicate_keys)
+    except DuplicateKeyError as exc:
+        raise InputError(f"the key {exc.key!r} appears twice in one object", code="malformed_json") from None
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser goes
         raise InputError("the body is not valid JSON", code="malformed_json") from None
     if not isinstance(body, dict):
         raise InputError("the body must be a JSON object", code="malformed_json")
+    return body
+
+
+class DuplicateKeyError(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key[:100]
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    """RFC 8259 §4 leaves repeated names undefined; parsers disagree on which wins, so we take none."""
+    body = dict(pairs)
+    if len(body) != len(pairs):
+        seen: set[str] = set()
+        raise DuplicateKeyError(next(k for k, _ in pairs if k in seen or seen.add(k)))  # type: ignore[func-returns-value]
     return body
 
 
@@ -180,9 +195,7 @@ def _list_response(request: web.Request, items: list[dict], limit: int) -> web.R
 
 
 def _int(value: str, name: str) -> int:
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        raise InputError(f"{name} must be a whole number", fields={name: "must be a whole number"})
-    return int(value)
+    return number_field(value, name, maximum=10**18)
 
 
 def _escape_like(text: str) -> str:

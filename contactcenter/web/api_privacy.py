@@ -14,19 +14,20 @@ from contactcenter.privacy.erase import do_erase_customer
 from contactcenter.privacy.export import export_customer
 from contactcenter.web.api import read_json_object
 from contactcenter.web.auth import require
+from contactcenter.web.params import path_id
 
 MAX_REASON_CHARS = 500
 
 
 def setup_privacy_api(app: web.Application) -> None:
-    app.router.add_get("/api/v1/customers/{id:\\d+}/export", handle_export)
-    app.router.add_post("/api/v1/customers/{id:\\d+}/erase", handle_erase)
+    app.router.add_get("/api/v1/customers/{id}/export", handle_export)
+    app.router.add_post("/api/v1/customers/{id}/erase", handle_erase)
 
 
 async def handle_export(request: web.Request) -> web.Response:
     await require(request, "admin")
     async with request.app[HUB].reads() as session:
-        document = await export_customer(session, int(request.match_info["id"]))
+        document = await export_customer(session, path_id(request))
     filename = f"customer-{document['customer_id']}.json"
     return web.json_response(document, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
@@ -42,7 +43,7 @@ async def handle_erase(request: web.Request) -> web.Response:
             fields={"reason": f"required, at most {MAX_REASON_CHARS} characters"},
         )
     async with request.app[HUB].sessions() as session, session.begin():
-        erasure = await do_erase_customer(session, int(request.match_info["id"]), principal.actor, reason.strip())
+        erasure = await do_erase_customer(session, path_id(request), principal.actor, reason.strip())
     return web.json_response(
         {
             "erased_customer_ids": erasure.customers,

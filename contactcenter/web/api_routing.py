@@ -19,13 +19,14 @@ from contactcenter.pipeline.route import sync_queues
 from contactcenter.routing.presence import do_set_presence
 from contactcenter.web.api import read_json_object
 from contactcenter.web.auth import require
+from contactcenter.web.params import id_field, path_id
 from contactcenter.web.serialize import ticket_json
 
 
 def setup_routing(app: web.Application) -> None:
     app.router.add_get("/api/v1/queues", handle_queues)
     app.router.add_get("/api/v1/agents", handle_agents)
-    app.router.add_put("/api/v1/agents/{id:\\d+}/presence", handle_presence)
+    app.router.add_put("/api/v1/agents/{id}/presence", handle_presence)
     app.router.add_post("/api/v1/tickets/{id}/transfer", handle_transfer)
     # After the database is ready (app.py adds that first), before any request.
     app.cleanup_ctx.append(_sync_queues)
@@ -48,7 +49,7 @@ async def handle_agents(request: web.Request) -> web.Response:
 async def handle_presence(request: web.Request) -> web.Response:
     """An agent sets their own presence; a supervisor anyone's."""
     principal = await require(request, "agent")
-    agent_id = int(request.match_info["id"])
+    agent_id = path_id(request)
     if principal.agent_id != agent_id and not principal.has_role("supervisor"):
         raise ForbiddenError("only a supervisor may change another agent's presence")
     body = await read_json_object(request)
@@ -76,15 +77,14 @@ async def handle_transfer(request: web.Request) -> web.Response:
         raise InputError("name a 'queue' or an 'agent_id' to transfer to", fields={"queue": "required", "agent_id": "required"})
     if queue_key is not None and (isinstance(queue_key, bool) or not isinstance(queue_key, (str, int))):
         raise InputError("'queue' is a queue name or id", fields={"queue": "must be a name or id"})
-    if agent_id is not None and (not isinstance(agent_id, int) or isinstance(agent_id, bool)):
-        raise InputError("'agent_id' must be a whole number", fields={"agent_id": "must be a whole number"})
+    wanted_agent = id_field(agent_id, "agent_id") if agent_id is not None else None
     async with hub.sessions() as session, session.begin():
         ticket = await queries.get_ticket(session, request.match_info["id"])
         mine = principal.agent_id is not None and ticket.assignee_id == principal.agent_id
         if not (mine or principal.has_role("supervisor")):
             raise ForbiddenError("agents transfer only the tickets assigned to them")
         queue = await queries.get_queue(session, queue_key) if queue_key is not None else None
-        agent = await session.get(Agent, agent_id) if agent_id is not None and 0 < agent_id <= queries.MAX_ID else None
+        agent = await session.get(Agent, wanted_agent) if wanted_agent is not None else None
         if agent_id is not None and agent is None:
             raise InputError(f"no agent {agent_id}", fields={"agent_id": "no such agent"})
         events = await do_transfer(session, ticket, queue=queue, agent=agent, actor=principal.actor)

@@ -285,9 +285,29 @@ _PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json(
                     {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
-                    "the database answers",
+                    "ready: the database answers, its schema is current, the ingest writer runs",
                 ),
-                "503": _error("the database does not answer"),
+                "503": _json(
+                    {
+                        "type": "object",
+                        "required": ["status", "checks"],
+                        "properties": {
+                            "status": {"const": "unavailable"},
+                            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+                        },
+                    },
+                    "not ready; each check says ok or what is wrong",
+                ),
+            },
+        }
+    },
+    "/healthz/live": {
+        "get": {
+            "operationId": "liveness",
+            "summary": "Does the process answer at all?",
+            "security": [],
+            "responses": {
+                "200": _json({"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}, "alive")
             },
         }
     },

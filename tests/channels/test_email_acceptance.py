@@ -373,3 +373,26 @@ async def test_relay_4xx_is_retried_and_5xx_is_final(mail_hub: MailHub, answer: 
     assert row.status == status
     assert interaction.delivery_status == ("retrying" if status == "pending" else "failed")
     assert answer[:3] in row.last_error
+
+
+@pytest.mark.parametrize("octets", [5_000, 30_000])
+async def test_mail_with_lines_longer_than_1000_octets_is_accepted_intact(mail_hub: MailHub, octets: int) -> None:
+    """Real clients send unwrapped lines and Postfix passes them on; a 500 here would bounce real mail."""
+    words = " ".join(f"word{i:05d}" for i in range(octets // 10 + 1))
+    line = words[:octets].rstrip()
+    raw = (
+        "From: Long Liner <long@example.com>\r\nTo: support@example.com\r\n"
+        f"Subject: one long line\r\nMessage-ID: <long-{octets}@example.com>\r\nDate: Wed, 02 Dec 2026 05:00:00 +0000\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        f"{line}\r\n"
+    ).encode()
+    assert max(len(wire) for wire in raw.split(b"\r\n")) >= octets - 10
+    async with aiosmtplib.SMTP(hostname="127.0.0.1", port=mail_hub.smtp_port) as smtp:
+        await smtp.mail("long@example.com")
+        await smtp.rcpt(SUPPORT)
+        response = await smtp.data(raw)
+    assert response.code == 250
+    await processed(mail_hub.hub)
+    (ticket,) = await mail_hub.tickets()
+    (interaction,) = await mail_hub.inbound(ticket.id)
+    assert ticket.subject == "one long line" and interaction.text.strip() == line

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from contactcenter import pipeline
+from contactcenter.contact import ChannelKind
 from contactcenter.contact import InboundContact
 from contactcenter.db.models import ContactPoint, Customer, InboundRecord, Interaction, OutboxMessage, Ticket
 from contactcenter.pipeline import run
@@ -69,15 +70,23 @@ async def test_concurrent_contacts_from_one_new_address_make_one_customer(hub):
 
 
 async def test_window_threading_joins_open_ticket_of_same_channel(hub):
-    first = await ingest(hub, make_inbound(text="one"))
-    second = await ingest(hub, make_inbound(text="two"))
+    first = await ingest(hub, make_inbound(channel=ChannelKind.SMS, email=None, phone="+14155550100", evidence="verified", text="one"))
+    second = await ingest(hub, make_inbound(channel=ChannelKind.SMS, email=None, phone="+14155550100", evidence="verified", text="two"))
     assert second.ticket_id == first.ticket_id and not second.ticket_created
 
 
+async def test_a_typed_address_never_joins_the_customers_open_ticket(hub):
+    """Anyone can type a customer's address into the form: that opens a ticket of its own."""
+    first = await ingest(hub, make_inbound(text="one"))
+    second = await ingest(hub, make_inbound(text="two", thread_hints=(first.reference,)))
+    assert second.customer_id == first.customer_id
+    assert second.ticket_id != first.ticket_id and second.ticket_created
+
+
 async def test_explicit_reference_from_owner_joins_but_from_stranger_does_not(hub):
-    alice = await ingest(hub, make_inbound(email=ALICE_EMAIL))
-    follow_up = await ingest(hub, make_inbound(email=ALICE_EMAIL, thread_hints=(alice.reference,)))
-    stranger = await ingest(hub, make_inbound(email="mallory@example.net", thread_hints=(alice.reference,)))
+    alice = await ingest(hub, make_inbound(channel=ChannelKind.EMAIL, email=ALICE_EMAIL))
+    follow_up = await ingest(hub, make_inbound(channel=ChannelKind.EMAIL, email=ALICE_EMAIL, thread_hints=(alice.reference,)))
+    stranger = await ingest(hub, make_inbound(channel=ChannelKind.EMAIL, email="mallory@example.net", thread_hints=(alice.reference,)))
     assert follow_up.ticket_id == alice.ticket_id
     assert stranger.ticket_id != alice.ticket_id
 

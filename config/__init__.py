@@ -1,0 +1,1 @@
+"""The documented default configuration, installed as `contactcenter.config` (see setup.py)."""

@@ -1,0 +1,63 @@
+"""Issue 19, as properties: whatever a channel hands over is storable, and our mail's headers are ours."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+from contactcenter.channels.email_channel import build_mime
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contactcenter.contact import Attachment, ChannelKind, InboundContact, OutboundMessage
+from contactcenter.db.models import utcnow
+from contactcenter.identity.normalize import is_text
+from contactcenter.plain_text import FILENAME_CHARS, NAME_CHARS, SUBJECT_CHARS, has_bidi_controls
+from contactcenter.settings import load_settings
+from contactcenter.web.params import MAX_ID, parse_id
+from tests.hostile.alphabets import hostile_ids, hostile_text
+
+EMAIL_SETTINGS = load_settings(environ={}).email
+OUR_HEADERS = {"from", "to", "subject", "date", "message-id", "mime-version", "content-type"}
+
+
+@given(name=hostile_text, subject=hostile_text | st.text(min_size=290, max_size=2000), text=hostile_text, filename=hostile_text)
+@settings(max_examples=300, deadline=None)
+def test_every_contact_is_storable_whatever_the_channel_was_given(name: str, subject: str, text: str, filename: str) -> None:
+    contact = InboundContact(
+        channel=ChannelKind.EMAIL,
+        provider_id=text or "x",
+        identities=(),
+        received_at=utcnow(),
+        display_name=name,
+        subject=subject,
+        text=text,
+        attachments=(Attachment(filename=filename, content_type=text, content=b""),),
+        metadata={"x": text, text: [text]},
+    )
+    for value in (contact.display_name, contact.subject, contact.text, contact.attachments[0].filename, str(contact.metadata)):
+        assert is_text(value), repr(value)
+        value.encode("utf-8")  # no lone surrogate survives
+    assert len(contact.subject) <= SUBJECT_CHARS and len(contact.display_name) <= NAME_CHARS
+    assert len(contact.attachments[0].filename) <= FILENAME_CHARS
+    assert not any(ch in contact.subject + contact.display_name for ch in "\r\n\u2028\u2029\x85")
+    assert not has_bidi_controls(contact.display_name + contact.attachments[0].filename)
+    assert InboundContact.from_json(contact.to_json()) == contact  # a replay is the same contact
+
+
+@given(subject=hostile_text, reference=st.sampled_from(["", "CC-000001"]))
+@settings(max_examples=300, deadline=None)
+def test_outbound_headers_are_exactly_ours_whatever_the_subject(subject: str, reference: str) -> None:
+    message = OutboundMessage(channel=ChannelKind.EMAIL, to="bob@example.com", text="hello", subject=subject, ticket_reference=reference)
+    raw = build_mime(message, EMAIL_SETTINGS).as_bytes()
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert {k.lower() for k in parsed.keys()} == OUR_HEADERS
+    assert len(parsed.keys()) == len(OUR_HEADERS)
+    assert "\n" not in str(parsed["Subject"]) and "\r" not in str(parsed["Subject"])
+    assert [p.get_content_type() for p in parsed.walk() if not p.is_multipart()] == ["text/plain", "text/html"]
+
+
+@given(value=hostile_ids | hostile_text)
+def test_ids_are_ascii_digits_within_the_column_or_nothing(value: str) -> None:
+    number = parse_id(value)
+    assert number is None or (value.isascii() and value.isdigit() and 1 <= number <= MAX_ID)
