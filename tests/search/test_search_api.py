@@ -15,9 +15,9 @@ async def _search(client, auth, q: str) -> dict:
 
 
 async def test_a_word_in_one_message_finds_its_ticket(client, hub, auth):
-    first = await ingest(hub, make_inbound(subject="Order help", text="My parcel never arrived."))
+    first = await ingest(hub, make_inbound(evidence="verified", subject="Order help", text="My parcel never arrived."))
     second = await ingest(hub, make_inbound(email="bob@example.org", name="Bob", subject="Hello", text="The zipper is broken."))
-    later = await ingest(hub, make_inbound(thread_hints=(first.reference,), subject="Re: Order help", text="It was the aquamarine one."))
+    later = await ingest(hub, make_inbound(evidence="verified", thread_hints=(first.reference,), subject="Re: Order help", text="It was the aquamarine one."))
     assert later.ticket_id == first.ticket_id
     found = await _search(client, auth, "aquamarine")
     assert [t["reference"] for t in found["tickets"]] == [first.reference]
