@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install
+.PHONY: run test install vendor-js
 
 $(BIN)/contactcenter: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -22,3 +22,15 @@ run: install
 # Install and run the whole test suite (SQLite and PostgreSQL).
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The browser softphone's Twilio Voice JavaScript SDK, from the npm registry at
+# the version package-lock.json pins, copied with its licence into
+# templates/static/vendor/ (committed: the hub serves it itself and the wheel
+# ships it; no CDN, no node needed to install the hub). Run after changing
+# the version in package.json.
+vendor-js:
+	npm ci --ignore-scripts --no-audit --no-fund
+	mkdir -p templates/static/vendor
+	cp node_modules/@twilio/voice-sdk/dist/twilio.min.js templates/static/vendor/twilio-voice.min.js
+	cp node_modules/@twilio/voice-sdk/LICENSE.md templates/static/vendor/twilio-voice.LICENSE.md
+	node -e 'console.log(require("./node_modules/@twilio/voice-sdk/package.json").version)' > templates/static/vendor/twilio-voice.VERSION

@@ -29,8 +29,21 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from twilio.twiml.voice_response import VoiceResponse
 
+from contactcenter.channels.twilio_agent_leg import setup_agent_leg
+from contactcenter.channels.twilio_calls import TwilioCallControl
 from contactcenter.channels.twilio_common import callback_url, geo, line_is_open, parse_number, read_signed_form, required, twiml_response
-from contactcenter.voice import calls
+from contactcenter.channels.twilio_paths import (
+    HOLD_PATH,
+    MENU_PATH,
+    QUEUE_PATH,
+    RECORDED_PATH,
+    RECORDING_PATH,
+    STATUS_PATH,
+    TRANSCRIPTION_PATH,
+    VOICE_PATH,
+)
+from contactcenter.voice import calls, connect
+from contactcenter.voice.waiting import minutes, queue_standing
 from contactcenter.contact import ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt
 from contactcenter.db.models import utcnow
 from contactcenter.errors import ChannelSendError
@@ -43,15 +56,6 @@ from contactcenter.settings import Settings, TwilioMenuOption
 from contactcenter.web.params import parse_whole_number
 
 log = logging.getLogger(__name__)
-
-VOICE_PATH = "/webhooks/twilio/voice"
-MENU_PATH = "/webhooks/twilio/voice/menu"
-QUEUE_PATH = "/webhooks/twilio/voice/queue"
-HOLD_PATH = "/webhooks/twilio/voice/hold"
-RECORDED_PATH = "/webhooks/twilio/voice/recorded"
-RECORDING_PATH = "/webhooks/twilio/voice/recording"
-TRANSCRIPTION_PATH = "/webhooks/twilio/voice/transcription"
-STATUS_PATH = "/webhooks/twilio/voice/status"
 
 # Tries at the menu before the caller goes to the voice queue anyway.
 MENU_ATTEMPTS = 2
@@ -70,6 +74,10 @@ class TwilioVoiceChannel:
         self.hub = hub
 
     def setup(self, app: web.Application) -> None:
+        control = TwilioCallControl(self.hub)
+        self.hub.calls = control
+        app.on_cleanup.append(lambda _app: control.close())
+        setup_agent_leg(app)
         app.router.add_post(VOICE_PATH, handle_call)
         app.router.add_post(MENU_PATH, handle_menu)
         app.router.add_post(QUEUE_PATH, handle_queue_result)
@@ -105,10 +113,12 @@ async def handle_call(request: web.Request) -> web.Response:
     placed = await calls.answer_call(hub, contact.provider_id, customer_id, queue)
     name = placed.caller_name
     answer.say(voice.greeting_known.replace("{name}", name) if name else voice.greeting, language=voice.language)
+    if settings.voice.record_calls:
+        answer.say(voice.recording_notice, language=voice.language)
     if queue is None:
         add_menu(answer, settings, attempt=1)
     else:
-        add_enqueue_or_voicemail(answer, settings, queue, enqueued=bool(placed.enqueued))
+        add_enqueue_or_voicemail(answer, settings, contact.provider_id, queue, enqueued=bool(placed.enqueued))
     return twiml_response(answer)
 
 
@@ -126,11 +136,15 @@ async def handle_menu(request: web.Request) -> web.Response:
         answer.say(settings.twilio.voice.invalid_choice, language=settings.twilio.voice.language)
         add_menu(answer, settings, attempt=attempt + 1)
         return twiml_response(answer)
-    queue = option.queue if option else voice_queue(settings)
-    await calls.route_call(
-        hub, form["CallSid"], queue, menu_digits=digits or None, menu_speech=speech or None, speech_confidence=form.get("Confidence") or None
+    queue = await calls.route_call(
+        hub,
+        form["CallSid"],
+        option.queue if option else voice_queue(settings),
+        menu_digits=digits or None,
+        menu_speech=speech or None,
+        speech_confidence=form.get("Confidence") or None,
     )
-    add_enqueue_or_voicemail(answer, settings, queue, enqueued=await calls.enqueue_call(hub, form["CallSid"], queue))
+    add_enqueue_or_voicemail(answer, settings, form["CallSid"], queue, enqueued=await calls.enqueue_call(hub, form["CallSid"], queue))
     return twiml_response(answer)
 
 
@@ -148,14 +162,29 @@ async def handle_queue_result(request: web.Request) -> web.Response:
 
 
 async def handle_hold(request: web.Request) -> web.Response:
-    settings = request.app[HUB].settings
-    await read_signed_form(request)
+    """The <Enqueue> waitUrl: the caller's place in line and the expected wait, then music.
+
+    Twilio requests it again each time its TwiML has played through.
+    """
+    hub = request.app[HUB]
+    form = await read_signed_form(request)
+    voice = hub.settings.twilio.voice
     answer = VoiceResponse()
-    if settings.twilio.voice.hold_music_url:
-        answer.play(settings.twilio.voice.hold_music_url, loop=0)
-    else:
-        answer.pause(length=30)
+    standing = await queue_standing(hub, form["CallSid"]) if form.get("CallSid") else None
+    if standing is not None:
+        answer.say(voice.queue_position.replace("{position}", str(standing.position)), language=voice.language)
+        if standing.estimate_seconds is not None:
+            answer.say(voice.queue_estimate.replace("{minutes}", str(minutes(standing.estimate_seconds))), language=voice.language)
+    add_hold_music(answer, hub.settings)
     return twiml_response(answer)
+
+
+def add_hold_music(answer: VoiceResponse, settings: Settings) -> None:
+    """One round of music (or quiet): the waitUrl comes round again after it."""
+    if settings.twilio.voice.hold_music_url:
+        answer.play(settings.twilio.voice.hold_music_url)
+    else:
+        answer.pause(length=20)
 
 
 async def handle_recorded(request: web.Request) -> web.Response:
@@ -233,6 +262,8 @@ async def handle_call_status(request: web.Request) -> web.Response:
         sip_response_code=form.get("SipResponseCode") or None,
         timestamp=form.get("Timestamp") or None,
     )
+    if outcome is not None and form["CallStatus"] in calls.FINAL_STATUSES:
+        await connect.stop_ringing_for(hub, form["CallSid"])
     if outcome is None:
         log.info("voice status %s for unknown call %s; ignored", form["CallStatus"], form["CallSid"])
     elif outcome.callback_ticket_id:
@@ -293,18 +324,28 @@ def add_menu(answer: VoiceResponse, settings: Settings, *, attempt: int) -> None
     answer.redirect(callback_url(settings, MENU_PATH, attempt=attempt), method="POST")
 
 
-def add_enqueue_or_voicemail(answer: VoiceResponse, settings: Settings, queue: str, *, enqueued: bool) -> None:
-    """<Enqueue> into the queue, or voicemail when `calls.enqueue_call` found nobody available."""
+def add_enqueue_or_voicemail(answer: VoiceResponse, settings: Settings, call_sid: str, queue: str, *, enqueued: bool) -> None:
+    """<Enqueue>, or voicemail when `calls.enqueue_call` found nobody available."""
     if not enqueued:
         answer.say(settings.twilio.voice.no_agent_message, language=settings.twilio.voice.language)
         add_voicemail(answer, settings)
         return
+    add_enqueue(answer, settings, call_sid, queue)
+
+
+def add_enqueue(answer: VoiceResponse, settings: Settings, call_sid: str, queue: str) -> None:
+    """The caller waits in a Twilio queue of their own, named by their call id.
+
+    `<Dial><Queue>` bridges the front caller of a queue; with one caller per
+    queue, the agent their ticket went to gets exactly them (voice/connect.py).
+    The hub's queue name travels in the action URL.
+    """
     answer.enqueue(
-        queue,
+        call_sid,
         action=callback_url(settings, QUEUE_PATH, queue=queue),
         method="POST",
-        wait_url=callback_url(settings, HOLD_PATH) if settings.twilio.voice.hold_music_url else None,
-        wait_url_method="POST" if settings.twilio.voice.hold_music_url else None,
+        wait_url=callback_url(settings, HOLD_PATH),
+        wait_url_method="POST",
     )
 
 

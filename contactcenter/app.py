@@ -32,6 +32,8 @@ from contactcenter.web.metrics import setup_metrics
 from contactcenter.web.middlewares import error_middleware, set_common_headers
 from contactcenter.web.token_cache import TokenCache
 from contactcenter.web.workspace import setup_workspace
+from contactcenter.voice.connect import Connector
+from contactcenter.voice.routes import setup_voice
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_ticket_api(app)
     setup_metrics(app)
     setup_workspace(app)
+    setup_voice(app)
     if workers:
         app.cleanup_ctx.append(_unprocessed_contacts)
         app.cleanup_ctx.append(_outbox_worker)
@@ -93,7 +96,11 @@ async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
 
 async def _routing_workers(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
-    async with background(Assigner(hub).run(), "assigner"), background(SlaTimer(hub).run(), "sla-timer"):
+    async with (
+        background(Assigner(hub).run(), "assigner"),
+        background(SlaTimer(hub).run(), "sla-timer"),
+        background(Connector(hub).run(), "voice-connector"),
+    ):
         yield
 
 

@@ -18,6 +18,7 @@ from contactcenter.settings import Settings
 
 if TYPE_CHECKING:
     from contactcenter.channels.base import Channel
+    from contactcenter.voice.control import CallControl
     from contactcenter.pipeline.run import IngestWriter
 
 
@@ -32,6 +33,7 @@ class Hub:
     secret_key: str = ""
     ingest_writer: IngestWriter | None = None  # started by the first contact (pipeline.run.ingest)
     read_engine: AsyncEngine | None = None  # behind `reads`; on SQLite an engine of its own (db/engine.py)
+    calls: CallControl | None = None  # the telephone provider's REST side (set by the voice channel)
 
     @classmethod
     def create(cls, settings: Settings, database_url: str | None = None) -> Hub:

@@ -233,12 +233,19 @@ class TwilioVoiceSettings:
     voicemail_max_seconds: int
     hold_music_url: str
     language: str
+    recording_notice: str
+    queue_position: str
+    queue_estimate: str
+    transfer_message: str
+    agent_whisper: str
 
 
 @dataclass(frozen=True, slots=True)
 class TwilioSettings:
     account_sid: str
     auth_token: str
+    api_key_sid: str
+    api_key_secret: str
     phone_number: str
     messaging_service_sid: str
     api_base_url: str
@@ -248,6 +255,15 @@ class TwilioSettings:
     calendar: str
     voice: TwilioVoiceSettings
     menu: list[TwilioMenuOption]
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceSettings:
+    """How calls reach agents (DESIGN.md §6 `[voice]`)."""
+
+    agent_ring_seconds: int
+    wrap_up_seconds: float
+    record_calls: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +297,7 @@ class Settings:
     email: EmailSettings
     imap: ImapSettings
     twilio: TwilioSettings
+    voice: VoiceSettings
     identity: IdentitySettings
     sla: SlaSettings
     calendars: dict[str, CalendarSettings]
@@ -528,6 +545,12 @@ def _check_twilio(settings: Settings) -> None:
         raise ConfigError("[twilio] request_timeout must be more than 0")
     if twilio.calendar not in settings.calendars:
         raise ConfigError(f"[twilio] calendar: no calendar named {twilio.calendar!r} in [calendars]")
+    if twilio.api_key_sid and not twilio.api_key_sid.startswith("SK"):
+        raise ConfigError("[twilio] api_key_sid must start with SK")
+    if not 5 <= settings.voice.agent_ring_seconds <= 600:
+        raise ConfigError("[voice] agent_ring_seconds must be between 5 and 600 (Twilio's Timeout range)")
+    if settings.voice.wrap_up_seconds < 0:
+        raise ConfigError("[voice] wrap_up_seconds must be 0 or more")
     if twilio.voice.voicemail_max_seconds < 1:
         raise ConfigError("[twilio.voice] voicemail_max_seconds must be at least 1")
     digits = [option.digit for option in twilio.menu]

@@ -69,10 +69,12 @@ async def make_agent(
     presence: str = "available",
     role: str = "agent",
     name: str = "",
+    phone: str | None = None,
 ) -> Agent:
     n = next(_n)
     agent = Agent(
         email=f"agent{n}@example.com",
+        phone=phone if phone is not None else f"+1206555{n % 10000:04d}",  # reachable for calls
         name=name or f"Agent {n}",
         role=role,
         skills=skills or {},

@@ -42,6 +42,7 @@ async def _populate(hub: Hub, rng: random.Random) -> None:
                     "email": f"a{i}@example.com",
                     "name": f"Agent {i}",
                     "role": "agent",
+                    "phone": f"+1206555{i:04d}",
                     "skills": SKILL_SETS[i % len(SKILL_SETS)],
                     "capacity": {"email": rng.randint(0, 25), "sms": rng.randint(0, 8), "voice": rng.randint(0, 1), "web": rng.randint(0, 15)},
                     # A few are not taking work at all.

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.db.models import Agent, Ticket
 from contactcenter.routing.live_state import UNRESOLVED, queue_states
 from contactcenter.routing.presence import PRESENCES
+from contactcenter.voice.call_presence import call_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class AgentRow:
     presence: str
     presence_since: datetime
     open_tickets: int
+    call_state: str = ""  # "on_call", "wrap_up" or "" (voice/call_presence.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ async def queue_board(session: AsyncSession, now: datetime) -> Board:
         )).all()
     )
     agents = [
-        AgentRow(a.id, a.name, a.role, a.presence, a.presence_changed_at, int(load.get(a.id, 0)))
+        AgentRow(a.id, a.name, a.role, a.presence, a.presence_changed_at, int(load.get(a.id, 0)), call_state(a, now))
         for a in await session.scalars(select(Agent).where(Agent.active.is_(True)).order_by(Agent.name))
     ]
     counts = {p: 0 for p in PRESENCES}

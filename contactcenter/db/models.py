@@ -86,6 +86,8 @@ class Customer(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     # BCP 47 (`en`, `zh-CN`); empty until known: what we send them is written in it.
     language: Mapped[str] = mapped_column(String(20), default="")
+    # Asked not to be phoned: agents' call-back and click-to-call are refused.
+    do_not_call: Mapped[bool] = mapped_column(Boolean, default=False)
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     # normalize.name_key(name): finds look-alike names with one indexed lookup.
     name_key: Mapped[str] = mapped_column(String(200), default="", index=True)
@@ -170,6 +172,11 @@ class Agent(Base):
     last_assigned_at: Mapped[datetime | None] = mapped_column()
     # Set while the agent is on a call: busy for voice, whatever the presence.
     on_call_since: Mapped[datetime | None] = mapped_column()
+    # After a call: no voice work until then (wrap-up, `[voice] wrap_up_seconds`).
+    wrap_up_until: Mapped[datetime | None] = mapped_column()
+    # Last sign of life of the agent's browser softphone: calls ring it (not
+    # their phone) while it is recent (voice/reach.py).
+    softphone_seen_at: Mapped[datetime | None] = mapped_column()
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -195,6 +202,8 @@ class Ticket(Base):
     tags: Mapped[list[Any]] = mapped_column(default=list)
     # What was done about it; a complaint cannot be resolved without one (DESIGN.md §6).
     resolution: Mapped[str] = mapped_column(Text, default="")
+    # The key the caller pressed in the phone menu ("" when none): `when.ivr` rules read it.
+    ivr_choice: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)

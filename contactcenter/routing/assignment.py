@@ -34,6 +34,7 @@ from contactcenter.errors import ConflictError
 from contactcenter.events import Event, run_periodically
 from contactcenter.hub import Hub
 from contactcenter.settings import Settings
+from contactcenter.voice.reach import is_reachable
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +77,20 @@ class RoundResult:
     contended: bool  # work or agents were held by another round: try again
 
 
-def effective_capacity(agent: Agent, settings: Settings) -> dict[str, int]:
-    """The agent's own capacity over the configured defaults; none for voice while on a call."""
+def effective_capacity(agent: Agent, settings: Settings, now: datetime | None = None) -> dict[str, int]:
+    """The agent's own capacity over the configured defaults; none for voice
+    while on a call or wrapping one up, or when no phone can reach them."""
     capacity = {**settings.routing.default_capacity, **{k: int(v) for k, v in (agent.capacity or {}).items()}}
-    if agent.on_call_since is not None:
+    if not takes_calls_now(agent, now or utcnow()):
         capacity["voice"] = 0
     return capacity
+
+
+def takes_calls_now(agent: Agent, now: datetime) -> bool:
+    """Not on a call, not wrapping one up, and reachable (`voice.reach`)."""
+    if agent.on_call_since is not None or (agent.wrap_up_until is not None and agent.wrap_up_until > now):
+        return False
+    return is_reachable(agent, now)
 
 
 def choose_agent(channel: str, required: list[str], slots: list[AgentSlot], previous: int | None) -> AgentSlot | None:

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.routing.assignment import WORKING_STATUSES, agent_loads, effective_capacity, has_skills
-from contactcenter.db.models import Agent, Queue, Ticket
+from contactcenter.db.models import Agent, Queue, Ticket, utcnow
+from contactcenter.voice.call_presence import call_state
 from contactcenter.settings import Settings
 from contactcenter.routing.sla import AT_RISK, BREACHED
 from contactcenter.web.serialize import iso
@@ -87,6 +88,7 @@ def agent_json(agent: Agent, settings: Settings, load: dict[str, int], tickets: 
         "presence": agent.presence,
         "presence_changed_at": iso(agent.presence_changed_at),
         "on_call": agent.on_call_since is not None,
+        "call_state": call_state(agent, utcnow()),
         "skills": agent.skills,
         "capacity": effective_capacity(agent, settings),
         "load": load,

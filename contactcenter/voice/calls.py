@@ -23,6 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
 from contactcenter.routing.assignment import has_skills
+from contactcenter.routing.rules import RoutingFacts, choose_route
+from contactcenter.settings import Settings
+from contactcenter.voice.reach import is_reachable
 from contactcenter.contact import ChannelKind, TicketType
 from contactcenter.db.models import Agent, Customer, Interaction, Queue, Ticket, utcnow
 from contactcenter.events import Event
@@ -63,58 +66,119 @@ async def answer_call(hub: Hub, call_sid: str, customer_id: int | None, queue_na
     """
     async with hub.sessions() as session, session.begin():
         name = await session.scalar(select(Customer.name).where(Customer.id == customer_id)) if customer_id else None
-        enqueued = await _enqueue(session, call_sid, queue_name) if queue_name else None
+        enqueued = await _enqueue(session, hub.settings, call_sid, queue_name) if queue_name else None
     return CallAnswer(caller_name=name or "", enqueued=enqueued)
 
 
 async def enqueue_call(hub: Hub, call_sid: str, queue_name: str) -> bool:
     """Send the call to the queue when someone of it is available (True), else to voicemail (False)."""
     async with hub.sessions() as session, session.begin():
-        return await _enqueue(session, call_sid, queue_name)
+        enqueued = await _enqueue(session, hub.settings, call_sid, queue_name)
+    if enqueued:
+        hub.bus.publish(Event("voice.enqueued", {"call_sid": call_sid, "queue": queue_name}))
+    return enqueued
 
 
-async def _enqueue(session: AsyncSession, call_sid: str, queue_name: str) -> bool:
+async def _enqueue(session: AsyncSession, settings: Settings, call_sid: str, queue_name: str) -> bool:
     """The availability check and its note on the call (`enqueued` or `no_agent_for`), in one transaction."""
-    available = await has_available_agent(session, queue_name)
-    call = await _lock_call(session, call_sid)
+    available = await has_available_agent(session, settings, queue_name)
+    call = await lock_call(session, call_sid)
     if call is not None:
-        _merge_call_facts(call, {"enqueued": queue_name} if available else {"no_agent_for": queue_name})
+        # A caller queued again (transfer) waits afresh: no result of the last queue counts.
+        facts = {"enqueued": queue_name, "queue_result": ""} if available else {"no_agent_for": queue_name}
+        merge_call_facts(call, facts)
     return available
 
 
-async def has_available_agent(session: AsyncSession, queue_name: str) -> bool:
-    """Is someone with the queue's skills available right now?
+async def has_available_agent(session: AsyncSession, settings: Settings, queue_name: str, *, besides: int | None = None) -> bool:
+    """Is someone with the queue's skills available for calls right now?
 
-    Deliberately simple (presence and skills, not load): enough to decide
-    between the queue and voicemail.
+    Available, with voice capacity, and reachable by phone or softphone; one on
+    a call or wrapping up still counts (they will be free soon, so the caller
+    waits for them rather than going to voicemail). Load is not weighed:
+    enough to decide between the queue and voicemail.
     """
     skills = await session.scalar(select(Queue.skills).where(Queue.name == queue_name)) or []
     required = [s for s in skills if isinstance(s, str)]
-    agents = await session.scalars(select(Agent.skills).where(Agent.presence == "available", Agent.active.is_(True)))
-    return any(has_skills(agent_skills or {}, required) for agent_skills in agents)
+    query = select(Agent).where(Agent.presence == "available", Agent.active.is_(True))
+    if besides is not None:
+        query = query.where(Agent.id != besides)
+    now = utcnow()
+    return any(
+        has_skills(agent.skills or {}, required) and voice_capacity(agent, settings) > 0 and is_reachable(agent, now)
+        for agent in await session.scalars(query)
+    )
+
+
+def voice_capacity(agent: Agent, settings: Settings) -> int:
+    return int({**settings.routing.default_capacity, **(agent.capacity or {})}.get("voice", 0))
 
 
 async def update_call(hub: Hub, call_sid: str, **facts: Any) -> bool:
     """Merge facts (menu choice, queue result...) into the call's record; False if unknown."""
     async with hub.sessions() as session, session.begin():
-        call = await _lock_call(session, call_sid)
+        call = await lock_call(session, call_sid)
         if call is None:
             return False
-        _merge_call_facts(call, facts)
+        merge_call_facts(call, facts)
         return True
 
 
-async def route_call(hub: Hub, call_sid: str, queue_name: str, **facts: Any) -> bool:
-    """The caller chose a queue: note it, and move the call's new ticket there."""
+async def route_call(hub: Hub, call_sid: str, menu_queue: str, **facts: Any) -> str:
+    """The caller chose in the menu: keep the key on the ticket and route by it; -> the queue.
+
+    The key pressed is stored on the ticket (`ivr_choice`) and the routing
+    rules run again with it, so a `when.ivr` rule that names a queue wins over
+    the menu option's own queue (and may raise the priority or set the type).
+    A ticket the assigner gave away before the choice goes back in line when
+    its queue changes; nobody has spoken with the caller yet.
+    """
+    events: list[Event] = []
+    queue_name = menu_queue
     async with hub.sessions() as session, session.begin():
-        call = await _lock_call(session, call_sid)
+        call = await lock_call(session, call_sid)
         if call is None:
-            return False
-        _merge_call_facts(call, {"queue": queue_name, **facts})
-        ticket = await session.get(Ticket, call.ticket_id) if call.ticket_id else None
-        if ticket is not None and ticket.status == "new":
-            ticket.queue_id = (await get_or_create_queue(session, queue_name)).id
-        return True
+            return queue_name
+        # Locked: an assigner round may hold it right now, and its choice must be seen.
+        ticket = await session.get(Ticket, call.ticket_id, with_for_update=True, populate_existing=True) if call.ticket_id else None
+        digits = str(facts.get("menu_digits") or "")
+        if ticket is not None and ticket.status in ("new", "open") and not call.meta.get("call", {}).get("answered_by"):
+            queue_name = await _route_by_choice(session, hub.settings, ticket, digits, menu_queue, events)
+        merge_call_facts(call, {"queue": queue_name, **facts})
+    hub.bus.publish_all(events)
+    return queue_name
+
+
+async def _route_by_choice(session: AsyncSession, settings: Settings, ticket: Ticket, digits: str, menu_queue: str, events: list[Event]) -> str:
+    customer = await session.get_one(Customer, ticket.customer_id)
+    decision = choose_route(
+        settings,
+        RoutingFacts(
+            channel=ChannelKind.VOICE,
+            address=ticket.source_address,
+            ivr=digits,
+            text=ticket.subject,
+            tier=customer.tier,
+            segments=tuple(str(s) for s in customer.segments or ()),
+            type=ticket.type,
+        ),
+    )
+    by_key = [r for r in settings.routing.rules if r.name in decision.rules and r.when.ivr]
+    queue_name = next((r.then.queue for r in by_key if r.then.queue), menu_queue)
+    ticket_type = next((r.then.type for r in by_key if r.then.type), ticket.type)
+    queue = await get_or_create_queue(session, queue_name, settings)
+    before = {"queue_id": ticket.queue_id, "priority": ticket.priority, "type": ticket.type}
+    ticket.ivr_choice = digits[:20]
+    ticket.priority = max(ticket.priority, decision.priority)
+    ticket.type = ticket_type
+    if ticket.queue_id != queue.id:
+        ticket.queue_id = queue.id
+        if ticket.assignee_id is not None:
+            events.append(Event("ticket.released", {"ticket_id": ticket.id, "agent_id": ticket.assignee_id, "queue_id": queue.id}))
+            ticket.assignee_id = ticket.assigned_at = None
+    after = {"queue_id": ticket.queue_id, "priority": ticket.priority, "type": ticket.type}
+    audit(session, "system", "ticket.routed", ticket, ivr=ticket.ivr_choice, rules=list(decision.rules), **{"from": before, "to": after})
+    return queue_name
 
 
 async def attach_voicemail(hub: Hub, call_sid: str, recording_sid: str, **facts: Any) -> int | None:
@@ -127,7 +191,7 @@ async def attach_voicemail(hub: Hub, call_sid: str, recording_sid: str, **facts:
     """
     events: list[Event] = []
     async with hub.sessions() as session, session.begin():
-        call = await _lock_call(session, call_sid)
+        call = await lock_call(session, call_sid)
         if call is None:
             return None
         now = utcnow()
@@ -160,7 +224,7 @@ async def attach_voicemail(hub: Hub, call_sid: str, recording_sid: str, **facts:
             voicemail.text = transcription
         details = {k: v for k, v in facts.items() if v not in (None, "")}
         voicemail.meta = {**voicemail.meta, "voicemail": {**voicemail.meta.get("voicemail", {}), **details}}
-        _merge_call_facts(call, {"voicemail": recording_sid})
+        merge_call_facts(call, {"voicemail": recording_sid})
         voicemail_id = voicemail.id
     hub.bus.publish_all(events)
     return voicemail_id
@@ -174,7 +238,7 @@ async def record_call_status(hub: Hub, call_sid: str, status: str, *, sequence: 
     a progress one.
     """
     async with hub.sessions() as session, session.begin():
-        call = await _lock_call(session, call_sid)
+        call = await lock_call(session, call_sid)
         if call is None:
             return None
         known = (call.meta or {}).get("call", {})
@@ -182,7 +246,7 @@ async def record_call_status(hub: Hub, call_sid: str, status: str, *, sequence: 
             known.get("status") in FINAL_STATUSES and status not in FINAL_STATUSES
         )
         if not stale:
-            _merge_call_facts(call, {"status": status, "sequence": sequence, **facts})
+            merge_call_facts(call, {"status": status, "sequence": sequence, **facts})
         outcome, events = await _settle(session, call)
     hub.bus.publish_all(events)
     return outcome
@@ -195,10 +259,10 @@ async def record_queue_result(hub: Hub, call_sid: str, result: str, **facts: Any
     so whether an agent took the call can be settled here, not only there.
     """
     async with hub.sessions() as session, session.begin():
-        call = await _lock_call(session, call_sid)
+        call = await lock_call(session, call_sid)
         if call is None:
             return None
-        _merge_call_facts(call, {"queue_result": result or None, **facts})
+        merge_call_facts(call, {"queue_result": result or None, **facts})
         outcome, events = await _settle(session, call)
     hub.bus.publish_all(events)
     return outcome
@@ -207,6 +271,8 @@ async def record_queue_result(hub: Hub, call_sid: str, result: str, **facts: Any
 def is_missed(call_facts: dict[str, Any]) -> bool | None:
     """Did the call end without reaching a person? None while that is not known yet."""
     status = call_facts.get("status")
+    if call_facts.get("answered_by"):
+        return False  # an agent picked up (voice/connect.py), whatever happened after
     if status in UNANSWERED_STATUSES:
         return True
     if status != "completed":
@@ -224,7 +290,7 @@ async def _settle(session: AsyncSession, call: Interaction) -> tuple[CallOutcome
     missed = is_missed(known)
     if missed and not known.get("callback_ticket_id"):
         callback = await _open_callback(session, call, utcnow(), events)
-        _merge_call_facts(call, {"callback_ticket_id": callback.id})
+        merge_call_facts(call, {"callback_ticket_id": callback.id})
     known = call.meta.get("call", {})
     outcome = CallOutcome(
         status=known.get("status", ""),
@@ -270,7 +336,7 @@ async def _open_callback(session: AsyncSession, call: Interaction, now: datetime
     return callback
 
 
-async def _lock_call(session: AsyncSession, call_sid: str) -> Interaction | None:
+async def lock_call(session: AsyncSession, call_sid: str) -> Interaction | None:
     return await session.scalar(
         select(Interaction)
         .where(Interaction.channel == ChannelKind.VOICE, Interaction.provider_id == call_sid)
@@ -278,7 +344,15 @@ async def _lock_call(session: AsyncSession, call_sid: str) -> Interaction | None
     )
 
 
-def _merge_call_facts(call: Interaction, facts: dict[str, Any]) -> None:
+def merge_call_facts(call: Interaction, facts: dict[str, Any], *, drop: tuple[str, ...] = ()) -> None:
+    """Lay `facts` over the call's (None values are left out) and remove the keys in `drop`."""
     meta = dict(call.meta or {})
-    meta["call"] = {**meta.get("call", {}), **{k: v for k, v in facts.items() if v is not None}}
+    merged = {**meta.get("call", {}), **{k: v for k, v in facts.items() if v is not None}}
+    for key in drop:
+        merged.pop(key, None)
+    meta["call"] = merged
     call.meta = meta  # a new dict, so the JSON column is seen as changed
+
+
+def call_facts(call: Interaction) -> dict[str, Any]:
+    return dict((call.meta or {}).get("call", {}))

@@ -25,6 +25,7 @@ from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.keys import HUB
 from contactcenter.routing.presence import do_set_presence
+from contactcenter.voice.panel import call_panel
 from contactcenter.web.sessions import (
     Person,
     check_form,
@@ -225,6 +226,9 @@ async def _ticket_page(request: web.Request, person: Person, *, status: int = 20
             )
         )
         default_kind, default_value = await reply_target(session, view.ticket)
+        calls = await call_panel(
+            session, hub, view.ticket, view.timeline, notice=request.query.get("call", ""), error=request.query.get("call_error", "")
+        )
     targets = [(p.kind, p.value) for p in view.contact_points if not (p.kind == "phone" and p.opted_out)]
     defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": "", "update_error": ""}
     return private_page(
@@ -244,6 +248,7 @@ async def _ticket_page(request: web.Request, person: Person, *, status: int = 20
         max_chars=hub.settings.web.max_message_chars,
         email_document=email_document,
         reference_of=format_reference,
+        call_panel=calls,
         **{**defaults, **values},
     )
 

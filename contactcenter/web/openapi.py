@@ -555,6 +555,14 @@ _CONTRACT_PATHS: dict[str, Any] = {
             },
         ),
     },
+    "/api/v1/agents/{id}/voice-token": {
+        "parameters": _ID_PARAMETER,
+        "get": _contract_operation(
+            "getVoiceToken",
+            "A Twilio Access Token (VoiceGrant, one hour) for that agent's browser softphone: "
+            '{"identity": "agent-<id>", "token": "<JWT>", "ttl_seconds": 3600}; the agent themself (session or token) or an admin',
+        ),
+    },
     "/api/v1/tickets/{id}/transfer": {
         "parameters": _ID_PARAMETER,
         "post": _contract_operation(

@@ -14,16 +14,18 @@ from contactcenter.web.formatting import FILTERS
 # Pages may not be framed (clickjacking) and load nothing from elsewhere.
 # Scripts only from our own files (never inline, never eval), no plugins, no
 # <base> rewriting; frames only for the sandboxed srcdoc view of an email.
+# The agent's softphone (our own copy of Twilio's Voice SDK) talks to Twilio's
+# signalling and media servers and needs the microphone, on this origin only.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; img-src 'self' data:; "
-        "style-src 'self' 'unsafe-inline'; frame-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'"
+        "style-src 'self' 'unsafe-inline'; frame-src 'self'; connect-src 'self' https://*.twilio.com wss://*.twilio.com; media-src 'self'; frame-ancestors 'none'; form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Permissions-Policy": "camera=(), microphone=(self), geolocation=(), payment=()",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from contactcenter.voice.summary import call_summary
 from contactcenter.db.models import Attachment, ContactPoint, Customer, Interaction, MergeRecord, MergeSuggestion, Ticket
 
 
@@ -82,6 +83,7 @@ def interaction_json(interaction: Interaction, attachments: list[Attachment] = (
         "match_is_claimed": interaction.match_evidence == "claimed",
         "delivery_status": interaction.delivery_status,
         "metadata": interaction.meta,
+        "call": call_summary(interaction),
         "attachments": [
             {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256, "inline": a.inline}
             for a in attachments

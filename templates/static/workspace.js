@@ -208,7 +208,8 @@ function ccReplace(doc, id) {
       var tr = document.createElement("tr");
       tr.setAttribute("data-agent", String(a.id));
       tr.appendChild(cell("th", a.name + (a.role !== "agent" ? " (" + a.role + ")" : "")));
-      tr.appendChild(cell("td", a.presence, "p-" + a.presence, "presence"));
+      var calls = { on_call: "on a call", wrap_up: "wrap-up" };
+      tr.appendChild(cell("td", a.presence + (a.call_state ? " \u00b7 " + calls[a.call_state] : ""), "p-" + a.presence, "presence"));
       tr.appendChild(cell("td", duration((now - Date.parse(a.presence_since)) / 1000) + " ago", "num", "presence_since"));
       tr.appendChild(cell("td", String(a.open_tickets), "num", "open_tickets"));
       return tr;
