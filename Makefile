@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install vendor-js
+.PHONY: run test install vendor-js translations
 
 $(BIN)/contactcenter: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,13 @@ vendor-js:
 	cp node_modules/@twilio/voice-sdk/dist/twilio.min.js templates/static/vendor/twilio-voice.min.js
 	cp node_modules/@twilio/voice-sdk/LICENSE.md templates/static/vendor/twilio-voice.LICENSE.md
 	node -e 'console.log(require("./node_modules/@twilio/voice-sdk/package.json").version)' > templates/static/vendor/twilio-voice.VERSION
+
+# Translations (README, "Translations"): extract every _()/{% trans %} string into
+# the template, merge it into each language's catalogue, compile the .mo files.
+# Then fill in the new entries in contactcenter/i18n/locale/*/LC_MESSAGES/messages.po
+# and run it again; tests/i18n/test_catalogues.py fails until none is missing or empty.
+LOCALES := contactcenter/i18n/locale
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d $(LOCALES) --statistics

@@ -145,7 +145,7 @@ def build_mime(message: OutboundMessage, settings: EmailSettings) -> EmailMessag
     html = message.html
     if not html:
         paragraphs = [p.split("\n") for p in message.text.strip().split("\n\n") if p.strip()]
-        _, html = render_message("reply", text=message.text, paragraphs=paragraphs, reference=message.ticket_reference)
+        _, html = render_message("reply", locale=message.language, text=message.text, paragraphs=paragraphs, reference=message.ticket_reference)
     mime.set_content(message.text)
     mime.add_alternative(html, subtype="html")
     check_headers_are_ours(mime)

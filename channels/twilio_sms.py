@@ -37,10 +37,12 @@ from contactcenter.errors import ChannelSendError
 from contactcenter.hub import Hub
 from contactcenter.keys import HUB
 from contactcenter.identity.normalize import mask
+from contactcenter.i18n import gettext as _, reading_as
 from contactcenter.pipeline.consent import CONSENT_KEY
 from contactcenter.pipeline.context import IngestResult
 from contactcenter.pipeline.run import ContactKeptForReplay, accept, ingest
 from contactcenter.settings import Settings
+from contactcenter.surveys.answers import take_sms_answer
 from contactcenter.web.params import parse_id, parse_whole_number
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,12 @@ async def handle_sms(request: web.Request) -> web.Response:
     form = await read_signed_form(request)
     contact = parse_sms(form, hub.settings)
     sender = mask(contact.identities[0].value) if contact.identities else "?"
+    if (language := await take_sms_answer(hub, contact)) is not None:
+        # "5" answering our survey: recorded on the surveyed ticket, never a new one.
+        thanks = MessagingResponse()
+        with reading_as(language):
+            thanks.message(_("Thank you for your rating!"))
+        return twiml_response(thanks)
     if not after_hours_reply_may_apply(hub.settings, contact):
         # Nothing in the answer depends on processing: answer once the message
         # is stored, and let the pipeline take it from there.

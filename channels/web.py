@@ -7,6 +7,7 @@ The form works without JavaScript; errors are shown next to their fields.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import uuid
@@ -18,6 +19,7 @@ from contactcenter.contact import ChannelKind, InboundContact, OutboundMessage, 
 from contactcenter.db.models import utcnow
 from contactcenter.errors import ChannelSendError, InputError, RateLimitedError
 from contactcenter.hub import Hub
+from contactcenter.i18n import Reader, babel_locale, current_reader, gettext as _, normalize_language, set_reader
 from contactcenter.keys import FORM_RATE_LIMIT, HUB
 from contactcenter.identity.normalize import is_text, normalize_email, normalize_name, normalize_phone
 from contactcenter.outbound.confirmation import do_confirm_address, read_confirmation
@@ -32,7 +34,7 @@ from contactcenter.web.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 FORM_TYPES = ("question", "request", "complaint")
-FORM_FIELDS = ("name", "email", "phone", "subject", "message", "type")
+FORM_FIELDS = ("name", "email", "phone", "subject", "message", "type", "language")
 BLANK_FORM = {**dict.fromkeys(FORM_FIELDS, ""), "type": "question"}
 HONEYPOT_FIELD = "website"  # hidden from people; bots fill every field
 MAX_EXTERNAL_ID_CHARS = 200
@@ -58,7 +60,8 @@ class WebChannel:
 
 
 async def handle_form(request: web.Request) -> web.Response:
-    return _form_page(request, values=BLANK_FORM, errors={})
+    # The language picker starts at the page's language (?lang=, else the browser's).
+    return _form_page(request, values={**BLANK_FORM, "language": current_reader().locale}, errors={})
 
 
 async def handle_form_post(request: web.Request) -> web.Response:
@@ -68,19 +71,24 @@ async def handle_form_post(request: web.Request) -> web.Response:
     form_id = csrf.check_token(hub.secret_key, str(form.get("csrf_token", "")), request.cookies.get(csrf.COOKIE_NAME, ""))
     if form_id is None:
         return _form_page(
-            request, values, {"form": "This form has expired. Please check your message and send it again."}, status=400
+            request, values, {"form": _("This form has expired. Please check your message and send it again.")}, status=400
         )
     if form.get(HONEYPOT_FIELD):
         log.info("web form: honeypot filled from %s; dropped", request.remote)
         return render_page("contact_sent.html", reference="")
     if not request.app[FORM_RATE_LIMIT].allow(request.remote or "unknown"):
-        raise RateLimitedError("Too many messages from your address. Please wait a minute and try again.")
+        raise RateLimitedError(_("Too many messages from your address. Please wait a minute and try again."))
     try:
         contact = parse_contact(
             values, hub.settings, channel=ChannelKind.WEB, provider_id=f"form:{form_id}", client_address=request.remote or "unknown"
         )
     except InputError as exc:
         return _form_page(request, values, exc.fields, status=400)
+    if not contact.language and request.headers.get("Accept-Language"):
+        # No choice on the form: the browser's language, which never overrides a known one.
+        contact = dataclasses.replace(contact, language=current_reader().locale)
+    if contact.language in hub.settings.i18n.locales:
+        set_reader(Reader(contact.language, current_reader().timezone))  # the answer page in the language they chose
     try:
         result = await ingest(hub, contact, raw=json.dumps(values).encode())
     except ContactKeptForReplay:
@@ -155,25 +163,29 @@ def parse_contact(
     subject = " ".join(_text(values, "subject", errors).split())
     message = _text(values, "message", errors).strip()
     ticket_type = _text(values, "type", errors) or "question"
+    raw_language = _text(values, "language", errors).strip()
+    language = normalize_language(raw_language) if raw_language else ""
 
     if len(name) > limits.max_name_chars:
-        errors["name"] = f"Please keep the name under {limits.max_name_chars} characters."
+        errors["name"] = _("Please keep the name under {limit} characters.", limit=limits.max_name_chars)
     email = normalize_email(raw_email) if raw_email else None
     if raw_email and email is None:
-        errors["email"] = "This does not look like an email address."
+        errors["email"] = _("This does not look like an email address.")
     phone = normalize_phone(raw_phone, settings.identity.default_region) if raw_phone else None
     if raw_phone and phone is None:
-        errors["phone"] = "This does not look like a phone number. Include the country code if it is not local."
+        errors["phone"] = _("This does not look like a phone number. Include the country code if it is not local.")
     if not raw_email and not raw_phone:
-        errors["email"] = "Please give an email address or a phone number so we can answer you."
+        errors["email"] = _("Please give an email address or a phone number so we can answer you.")
     if len(subject) > limits.max_subject_chars:
-        errors["subject"] = f"Please keep the subject under {limits.max_subject_chars} characters."
+        errors["subject"] = _("Please keep the subject under {limit} characters.", limit=limits.max_subject_chars)
     if not message:
-        errors["message"] = "Please write your message."
+        errors["message"] = _("Please write your message.")
     elif len(message) > limits.max_message_chars:
-        errors["message"] = f"Please keep the message under {limits.max_message_chars} characters."
+        errors["message"] = _("Please keep the message under {limit} characters.", limit=limits.max_message_chars)
+    if language is None:
+        errors["language"] = _("Please choose a language from the list.")
     if ticket_type not in FORM_TYPES:
-        errors["type"] = "Please choose question, request or complaint."
+        errors["type"] = _("Please choose question, request or complaint.")
     if customer is not None and not isinstance(customer, dict):
         errors["customer"] = "must be an object"
     elif customer and not _customer_hints_fit(customer):
@@ -192,6 +204,8 @@ def parse_contact(
         ticket_type=TicketType(ticket_type),
         source_address=channel.value,
         customer_hints={k: v for k, v in (customer or {}).items() if k in ("tier", "external_id", "segments")},
+        language=language or "",
+        language_chosen=bool(language),
         # The public form's sender: acknowledgements on its behalf are capped
         # (outbound/acknowledgements.py). The JSON intake's caller holds a token.
         metadata={"client_address": client_address} if client_address else {},
@@ -204,7 +218,7 @@ def _text(values: dict[str, Any], key: str, errors: dict[str, str] | None = None
         return ""
     if not isinstance(value, str) or not is_text(value):
         if errors is not None:
-            errors[key] = "must be text" if not isinstance(value, str) else "contains characters that are not allowed"
+            errors[key] = _("must be text") if not isinstance(value, str) else _("contains characters that are not allowed")
         return ""
     return value
 
@@ -222,7 +236,10 @@ def _form_page(request: web.Request, values: dict[str, str], errors: dict[str, s
     hub = request.app[HUB]
     cookie = request.cookies.get(csrf.COOKIE_NAME) or csrf.new_cookie_value()
     token = csrf.issue_token(hub.secret_key, cookie)
-    response = render_page("contact.html", status=status, values=values, errors=errors, csrf_token=token, types=FORM_TYPES)
+    languages = [(tag, babel_locale(tag).get_display_name(babel_locale(tag)) or tag) for tag in hub.settings.i18n.locales]
+    response = render_page(
+        "contact.html", status=status, values=values, errors=errors, csrf_token=token, types=FORM_TYPES, languages=languages
+    )
     response.set_cookie(
         csrf.COOKIE_NAME,
         cookie,

@@ -14,10 +14,12 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import ChannelKind, OutboundMessage
-from contactcenter.db.models import AuditEvent, ContactPoint, Customer, Interaction, OutboxMessage, SmsSuppression, Ticket, utcnow
+from contactcenter.db.models import AuditEvent, ContactPoint, Customer, FollowUp, Interaction, OutboxMessage, SmsSuppression, Ticket, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
+from contactcenter.i18n import choose_locale
 from contactcenter.plain_text import SUBJECT_CHARS
+from contactcenter.reports import ticket_times  # noqa: F401 - registers the hook that clears report figures
 from contactcenter.settings import Settings
 
 # How many earlier Message-IDs a reply lists in References (RFC 5322 §3.6.4
@@ -46,9 +48,17 @@ async def do_reply(
         raise ConflictError("the customer has no address or number to reply to", code="no_reply_address")
     if target_kind != "email" and await is_opted_out(session, target):
         raise ConflictError("the customer's number has opted out of SMS", code="opted_out")
+    customer = await session.get(Customer, ticket.customer_id)
+    language = customer_locale(settings, customer.language if customer else "")
     return await do_reply_to(
-        session, settings, ticket, target_kind, target, text, html=html, author_agent_id=author_agent_id, kind=kind, now=now
+        session, settings, ticket, target_kind, target, text, html=html, author_agent_id=author_agent_id, kind=kind, now=now,
+        language=language,
     )
+
+
+def customer_locale(settings: Settings, language: str) -> str:
+    """The configured locale closest to the customer's language; the default when it is unknown."""
+    return choose_locale([language], settings.i18n.locales, settings.i18n.default_locale)
 
 
 async def do_reply_to(
@@ -63,10 +73,14 @@ async def do_reply_to(
     author_agent_id: int | None = None,
     kind: str = "reply",
     now: datetime | None = None,
+    language: str = "",
     meta: dict[str, str] | None = None,
     subject: str | None = None,
 ) -> tuple[Interaction, OutboxMessage, list[Event]]:
     """Queue an answer on the ticket to an address the caller found and checked (opt-out included).
+
+    `language` is the customer's: the channel writes the message's frame
+    (the reference line of a mail) in it.
 
     Separate from do_reply for the acknowledgement, which knows the contact's
     reply address and has checked it already: reading both again would double
@@ -106,7 +120,9 @@ async def do_reply_to(
         message_id=message_id,
         in_reply_to=in_reply_to,
         references=references,
-        auto_submitted=kind == "acknowledgement",
+        # RFC 3834: what the hub sends by itself is auto-generated, so auto-responders stay quiet.
+        auto_submitted=kind in ("acknowledgement", "survey"),
+        language=language,
         interaction_id=interaction.id,
     )
     outbox = OutboxMessage(
@@ -257,7 +273,6 @@ def do_add_note(
 
 
 # A complaint is closed only with a record of what was done about it (DESIGN.md §6).
-# (The complaint loop of the surveys issue owns this rule; this is its minimal form.)
 RESOLUTION_REQUIRED_TYPES = ("complaint",)
 DONE_STATUSES = ("resolved", "closed")
 
@@ -282,6 +297,7 @@ def do_set_status(
 
     `resolution` (what was done) is kept on the ticket; a complaint cannot
     become resolved or closed without one (InputError 422 `resolution_required`).
+    Resolving a complaint leaves its resolver a follow-up ("did the fix hold?").
     """
     if status not in TICKET_STATUSES:
         raise InputError(f"status must be one of {', '.join(TICKET_STATUSES)}", fields={"status": "unknown status"})
@@ -309,7 +325,26 @@ def do_set_status(
     if changed_note:
         details["resolution"] = note
     audit(session, actor, "ticket.status", ticket, **details)
+    if status in DONE_STATUSES and previous not in DONE_STATUSES and ticket.type in RESOLUTION_REQUIRED_TYPES:
+        agent_id = agent_of(actor) or ticket.assignee_id
+        if agent_id is not None:
+            session.add(FollowUp(ticket_id=ticket.id, agent_id=agent_id, resolved_at=now))
     return [Event("ticket.status_changed", {"ticket_id": ticket.id, "from": previous, "to": status, "actor": actor})]
+
+
+def agent_of(actor: str) -> int | None:
+    """`agent:7` -> 7; tokens and the system are nobody's work."""
+    kind, _, number = actor.partition(":")
+    return int(number) if kind == "agent" and number.isdigit() else None
+
+
+def do_reopen(session: AsyncSession, ticket: Ticket, *, actor: str = "customer") -> None:
+    """The customer wrote back to a resolved or closed ticket: it is open again, and that counts."""
+    previous = ticket.status
+    ticket.status = "open"
+    ticket.closed_at = None
+    ticket.reopened_count = (ticket.reopened_count or 0) + 1
+    audit(session, actor, "ticket.reopened", ticket, **{"from": previous, "type": ticket.type})
 
 
 TICKET_PRIORITIES = (1, 2, 3, 4)  # low, normal, high, urgent

@@ -19,15 +19,21 @@ from contactcenter.keys import HUB, TOKEN_CACHE
 from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
 from contactcenter.search.schema import ensure_search_schema
+from contactcenter.reports.ticket_times import TicketTimesWorker
 from contactcenter.settings import Settings
+from contactcenter.surveys.schedule import SurveyTimer
+from contactcenter.surveys.web import setup_survey_pages
 from contactcenter.privacy.retention import RetentionTimer
 from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
 from contactcenter.web.api_customers import setup_customer_api
+from contactcenter.web.api_people import setup_people_api
 from contactcenter.web.api_privacy import setup_privacy_api
+from contactcenter.web.reports import setup_reports
 from contactcenter.web.api_routing import setup_routing
 from contactcenter.web.api_tickets import setup_ticket_api
 from contactcenter.web.limits import body_deadline_middleware
+from contactcenter.web.locale import locale_middleware
 from contactcenter.web.metrics import setup_metrics
 from contactcenter.web.middlewares import error_middleware, set_common_headers
 from contactcenter.web.token_cache import TokenCache
@@ -42,7 +48,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     """The whole hub as one aiohttp app; `workers=False` leaves out background tasks (tests)."""
     hub = hub or Hub.create(settings)
     app = web.Application(
-        middlewares=[error_middleware, body_deadline_middleware], client_max_size=settings.http.max_body_bytes
+        middlewares=[locale_middleware, error_middleware, body_deadline_middleware], client_max_size=settings.http.max_body_bytes
     )
     app[HUB] = hub
     app.on_response_prepare.append(set_common_headers)
@@ -57,9 +63,12 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_privacy_api(app)
     setup_routing(app)
     setup_ticket_api(app)
+    setup_people_api(app)
+    setup_reports(app)
     setup_metrics(app)
     setup_workspace(app)
     setup_voice(app)
+    setup_survey_pages(app)
     if workers:
         app.cleanup_ctx.append(_unprocessed_contacts)
         app.cleanup_ctx.append(_outbox_worker)
@@ -100,6 +109,8 @@ async def _routing_workers(app: web.Application) -> AsyncIterator[None]:
         background(Assigner(hub).run(), "assigner"),
         background(SlaTimer(hub).run(), "sla-timer"),
         background(Connector(hub).run(), "voice-connector"),
+        background(SurveyTimer(hub).run(), "survey-timer"),
+        background(TicketTimesWorker(hub).run(), "report-times"),
     ):
         yield
 

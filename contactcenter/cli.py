@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from contactcenter.db.readiness import check_database_url
@@ -78,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
     agent.add_argument("email", metavar="EMAIL", help="the address they sign in with")
     agent.add_argument("--name", required=True, help="the name colleagues see (required)")
     agent.add_argument("--role", choices=("agent", "supervisor", "admin"), default="agent", help="what they may do (default: agent)")
+    agent.add_argument("--phone", help="where calls reach them, E.164 (+14155550100)")
+    agent.add_argument("--skills", help="skills with levels 1..5, e.g. billing=3,refunds=1")
+    agent.add_argument("--capacity", help="tickets at once per channel, e.g. voice=1,sms=3,email=6")
+    agent.add_argument("--language", help="BCP 47 language of their workspace, e.g. zh-CN")
+    agent.add_argument("--timezone", help="IANA time zone, e.g. Asia/Shanghai")
     agent.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input (default: ask on the terminal)"
     )
@@ -184,32 +188,36 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_agent(settings: Settings, args: argparse.Namespace) -> int:
-    from contactcenter.db.models import Agent
-    from contactcenter.identity.normalize import normalize_email
-    from contactcenter.web.auth import hash_password
+    from contactcenter.people.agents import do_create_agent
+    from contactcenter.people.fields import parse_agent_fields, parse_levels
 
-    email = normalize_email(args.email)
-    if email is None:
-        raise ContactCenterError(f"{args.email!r} is not an email address")
+    body: dict[str, object] = {"email": args.email, "name": args.name, "role": args.role}
+    for key in ("phone", "language", "timezone"):
+        if getattr(args, key) is not None:
+            body[key] = getattr(args, key)
+    # Bad input is an InputError (a ContactCenterError): main() prints it, exit 1.
+    if args.skills is not None:
+        body["skills"] = parse_levels(args.skills, "skills")
+    if args.capacity is not None:
+        body["capacity"] = parse_levels(args.capacity, "capacity")
+    fields = parse_agent_fields(body, creating=True)
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     elif not sys.stdin.isatty():
         raise ContactCenterError("no terminal to ask for the password on: pipe it in with --password-stdin")
     else:
         try:
-            password = getpass.getpass(f"password for {email}: ")
+            password = getpass.getpass(f"password for {fields['email']}: ")
         except EOFError:
             raise ContactCenterError("no password given (to pipe one in, use --password-stdin)") from None
     if len(password) < 8:
         raise ContactCenterError("the password needs at least 8 characters")
+    fields["password"] = password
 
     async def run(hub: Hub) -> None:
         async with hub.sessions() as session, session.begin():
-            if await session.scalar(select(Agent.id).where(Agent.email == email)):
-                raise ContactCenterError(f"an agent with {email} exists already")
-            agent = Agent(email=email, name=args.name, role=args.role, password_hash=await hash_password(password))
-            session.add(agent)
-        print(f"created {args.role} {email} (id {agent.id})")
+            agent, _ = await do_create_agent(session, fields, actor="cli")
+        print(f"created {args.role} {agent.email} (id {agent.id})")
 
     return _with_hub(settings, run, migrate=True)
 

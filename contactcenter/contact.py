@@ -83,6 +83,10 @@ class InboundContact:
     attachments: tuple[Attachment, ...] = ()
     source_address: str = ""  # the mailbox, number or form the contact came in through
     customer_hints: dict[str, Any] = field(default_factory=dict)  # e.g. tier from a CRM
+    # The customer's language (BCP 47), when the channel learns it; `language_chosen`:
+    # they chose it (a form field, the JSON intake), not just their browser's setting.
+    language: str = ""
+    language_chosen: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)  # channel facts kept on the interaction
 
     def __post_init__(self) -> None:
@@ -158,7 +162,8 @@ class OutboundMessage:
     message_id: str = ""
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
-    auto_submitted: bool = False  # sent by the hub itself (RFC 3834): acknowledgements
+    auto_submitted: bool = False  # sent by the hub itself (RFC 3834): acknowledgements, surveys
+    language: str = ""  # the reader's (BCP 47): the frame around the text is written in it
     outbox_id: int = 0
     interaction_id: int = 0
 

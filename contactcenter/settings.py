@@ -92,6 +92,7 @@ class QueueSettings:
     skills: list[str]
     sla_policy: str
     calendar: str
+    csat: bool = True  # send satisfaction surveys for this queue's resolved tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +287,27 @@ class WorkspaceSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class CsatSettings:
+    enabled: bool
+    delay_minutes: float
+    per_customer_days: float
+    answer_days: float
+    check_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintSettings:
+    sla_policy: str
+    follow_up_days: float
+
+
+@dataclass(frozen=True, slots=True)
+class I18nSettings:
+    default_locale: str
+    locales: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database: DatabaseSettings
     ingest: IngestSettings
@@ -302,6 +324,9 @@ class Settings:
     sla: SlaSettings
     calendars: dict[str, CalendarSettings]
     workspace: WorkspaceSettings
+    csat: CsatSettings
+    complaints: ComplaintSettings
+    i18n: I18nSettings
     retention: RetentionSettings
     paths: PathsSettings
     # Where the file came from, for messages; not a key.
@@ -511,6 +536,12 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[workspace] board_refresh_seconds must be at least 1")
     if settings.ingest.batch_size < 1 or settings.ingest.writers < 1:
         raise ConfigError("[ingest] batch_size and writers must be at least 1")
+    if settings.i18n.default_locale not in settings.i18n.locales:
+        raise ConfigError("[i18n] default_locale must be one of [i18n] locales")
+    if settings.complaints.sla_policy and settings.complaints.sla_policy not in settings.sla.policies:
+        raise ConfigError(f"[complaints] sla_policy names {settings.complaints.sla_policy!r}, which is not under [sla.policies]")
+    if settings.csat.answer_days <= 0 or settings.csat.check_seconds <= 0:
+        raise ConfigError("[csat] answer_days and check_seconds must be more than 0")
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
     if settings.retention.interactions_days < 0 or not settings.retention.check_seconds > 0:

@@ -186,3 +186,29 @@ def test_among_equally_loaded_agents_the_longest_idle_is_chosen():
     assert choose_agent("email", [], [recent, idle, never], previous=None) is idle
     assert choose_agent("email", [], [recent, idle, never], previous=1) is recent
     assert choose_agent("sms", [], [recent, idle, never], previous=None) is None
+
+
+async def test_the_higher_skill_level_wins_before_load_and_idle_time(routing_hub):
+    hub = routing_hub
+    async with hub.sessions() as session, session.begin():
+        # The novice is idle and empty-handed; the expert already holds one ticket.
+        novice = await make_agent(session, skills={"billing": 1}, capacity={"email": 3})
+        expert = await make_agent(session, skills={"billing": 4}, capacity={"email": 3})
+        held = await make_ticket(session, "billing", age_minutes=60)
+        held.assignee_id, held.status = expert.id, "open"
+        ticket = await make_ticket(session, "billing")
+    assert await assign_waiting(hub) == 1
+    assert await assignee_of(hub, ticket.id) == expert.id
+    async with hub.sessions() as session:
+        assert (await agent_loads(session, [novice.id]))[novice.id] == {}
+
+
+def test_skill_levels_rank_agents_and_ties_fall_back_to_load():
+    from contactcenter.routing.assignment import AgentSlot, choose_agent
+
+    low = AgentSlot(1, {"billing": 2, "refunds": 1}, {"email": 3}, {})
+    high = AgentSlot(2, {"billing": 3, "refunds": 2}, {"email": 3}, {"email": 2})
+    same_but_busier = AgentSlot(3, {"billing": 3, "refunds": 2}, {"email": 3}, {"email": 2, "sms": 1})
+    assert choose_agent("email", ["billing", "refunds"], [low, high, same_but_busier], previous=None) is high
+    assert choose_agent("email", [], [low, high], previous=None) is low  # no skills asked: load decides
+    assert choose_agent("email", ["billing"], [low, high], previous=1) is low  # the customer's own agent first

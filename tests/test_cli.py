@@ -81,3 +81,27 @@ async def test_sigterm_lets_in_flight_requests_finish(tmp_path, database_url):
         tickets = await (await http.get("/api/v1/tickets?limit=100", headers=headers)).json()
     await hub.stop()
     assert len(tickets["items"]) == statuses.count(201)
+
+
+async def test_create_agent_takes_phone_skills_capacity_language_and_zone(tmp_path, database_url, hub: Hub):
+    code, out, err = await run_cli(
+        tmp_path, database_url, "create-agent", "lin@example.com", "--name", "Lin", "--role", "agent",
+        "--phone", "+8613800138000", "--skills", "billing=3,refunds=1", "--capacity", "voice=1,sms=3,email=6",
+        "--language", "zh-CN", "--timezone", "Asia/Shanghai", "--password-stdin", stdin="correct horse battery\n",
+    )
+    assert code == 0, err
+    async with hub.sessions() as session:
+        agent = await session.scalar(select(Agent))
+    assert (agent.phone, agent.skills, agent.capacity, agent.language, agent.timezone) == (
+        "+8613800138000", {"billing": 3, "refunds": 1}, {"voice": 1, "sms": 3, "email": 6}, "zh-CN", "Asia/Shanghai"
+    )
+    bad, _, err = await run_cli(
+        tmp_path, database_url, "create-agent", "bo@example.com", "--name", "Bo", "--phone", "0800 123", "--password-stdin",
+        stdin="correct horse battery\n",
+    )
+    assert bad == 1 and "E.164" in err
+    bad, _, err = await run_cli(
+        tmp_path, database_url, "create-agent", "bo@example.com", "--name", "Bo", "--skills", "billing", "--password-stdin",
+        stdin="correct horse battery\n",
+    )
+    assert bad == 1 and "name=number" in err

@@ -1,22 +1,22 @@
-"""Numbers for the supervisor's pages: the live queue board and the daily report.
+"""Numbers for the supervisor's board: the live queue board and the tickets behind it.
 
 `queue_board` is the one place the board's numbers come from. Its queue rows
 are the routing module's live state (`live_state.queue_states`, the same
 numbers as GET /api/v1/queues), so the board and the API never disagree.
+Reports (figures over a date range) live in contactcenter/reports/.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.db.models import Agent, Ticket
+from contactcenter.db.models import Agent, Customer, Ticket
+from contactcenter.routing.assignment import WORKING_STATUSES
 from contactcenter.routing.live_state import UNRESOLVED, queue_states
 from contactcenter.routing.presence import PRESENCES
 from contactcenter.voice.call_presence import call_state
@@ -51,6 +51,7 @@ class Board:
     queues: list[QueueRow]
     agents: list[AgentRow]
     presence_counts: dict[str, int]
+    channel: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,11 +59,14 @@ class Board:
             "queues": [asdict(q) for q in self.queues],
             "agents": [{**asdict(a), "presence_since": a.presence_since.isoformat()} for a in self.agents],
             "presence_counts": self.presence_counts,
+            "channel": self.channel,
         }
 
 
-async def queue_board(session: AsyncSession, now: datetime) -> Board:
-    """Per queue: waiting tickets, the oldest wait, SLA at risk and breached; agents by presence."""
+async def queue_board(session: AsyncSession, now: datetime, channel: str | None = None) -> Board:
+    """Per queue: waiting tickets, the oldest wait, SLA at risk and breached; agents by presence.
+
+    With `channel`, the queue figures count that channel's tickets only."""
     queues = [
         QueueRow(
             queue_id=q["id"],
@@ -74,7 +78,7 @@ async def queue_board(session: AsyncSession, now: datetime) -> Board:
             agents_available=q["agents_available"],
             agents_busy=q["agents_busy"],
         )
-        for q in await queue_states(session, now)
+        for q in await queue_states(session, now, channel)
     ]
     load = dict(
         (await session.execute(
@@ -90,61 +94,33 @@ async def queue_board(session: AsyncSession, now: datetime) -> Board:
     counts = {p: 0 for p in PRESENCES}
     for agent in agents:
         counts[agent.presence] = counts.get(agent.presence, 0) + 1
-    return Board(at=now, queues=queues, agents=agents, presence_counts=counts)
+    return Board(at=now, queues=queues, agents=agents, presence_counts=counts, channel=channel or "")
 
 
 @dataclass(frozen=True, slots=True)
-class DayRow:
-    day: date
-    created: dict[str, int]  # channel -> tickets opened that day
-    resolved: dict[str, int]  # channel -> tickets resolved that day
+class WaitingRow:
+    id: int
+    reference: str
+    subject: str
+    customer: str
+    channel: str
+    priority: int
+    created_at: datetime
+    sla_state: str
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    days: list[DayRow]
-    channels: list[str]
-    median_first_response_seconds: float | None
-    responded: int
-
-
-async def daily_report(session: AsyncSession, now: datetime, days: int = 14) -> Report:
-    """Tickets created and resolved per day (UTC) and channel, and the median first response."""
-    first_day = (now - timedelta(days=days - 1)).date()
-    start = datetime.combine(first_day, datetime.min.time(), tzinfo=now.tzinfo)
-    created = await _per_day(session, Ticket.created_at, start)
-    resolved = await _per_day(session, Ticket.resolved_at, start)
-    channels = sorted({c for _, c in created} | {c for _, c in resolved})
-    rows = []
-    for offset in range(days):
-        day = first_day + timedelta(days=offset)
-        rows.append(
-            DayRow(day, {c: created.get((day, c), 0) for c in channels}, {c: resolved.get((day, c), 0) for c in channels})
-        )
-    pairs = await session.execute(
-        select(Ticket.created_at, Ticket.first_responded_at).where(
-            Ticket.created_at >= start, Ticket.first_responded_at.is_not(None)
-        )
+async def waiting_tickets(session: AsyncSession, queue_id: int, channel: str | None, limit: int) -> list[WaitingRow]:
+    """The tickets behind a queue's "waiting" number, in the order the assigner takes them."""
+    query = (
+        select(Ticket, Customer.name)
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .where(Ticket.queue_id == queue_id, Ticket.status.in_(WORKING_STATUSES), Ticket.assignee_id.is_(None))
+        .order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id)
+        .limit(limit)
     )
-    waits = [(_aware(answered) - _aware(opened)).total_seconds() for opened, answered in pairs if answered is not None]
-    return Report(rows, channels, statistics.median(waits) if waits else None, len(waits))
-
-
-async def _per_day(session: AsyncSession, column: Any, start: datetime) -> dict[tuple[date, str], int]:
-    day: Any
-    if session.get_bind().dialect.name == "postgresql":
-        # Days are UTC days, whatever the database session's time zone.
-        day = cast(func.timezone("UTC", column), Date)
-    else:
-        day = func.date(column)  # SQLite stores naive UTC text
-    result = await session.execute(
-        select(day, Ticket.channel, func.count()).where(column >= start).group_by(day, Ticket.channel)
-    )
-    counts: dict[tuple[date, str], int] = defaultdict(int)
-    for value, channel, count in result:
-        counts[(value if isinstance(value, date) else date.fromisoformat(str(value)), channel)] += count
-    return counts
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if channel:
+        query = query.where(Ticket.channel == channel)
+    return [
+        WaitingRow(t.id, t.reference, t.subject, name or "", t.channel, t.priority, t.created_at, t.sla_state)
+        for t, name in await session.execute(query)
+    ]

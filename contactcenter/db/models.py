@@ -186,6 +186,9 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_customer_channel_status", "customer_id", "channel", "status"),
         Index("ix_tickets_queue_status_priority", "queue_id", "status", "priority"),
+        # Reports read tickets by the day they were opened and the day they were resolved.
+        Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_resolved_created", "resolved_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -204,6 +207,8 @@ class Ticket(Base):
     resolution: Mapped[str] = mapped_column(Text, default="")
     # The key the caller pressed in the phone menu ("" when none): `when.ivr` rules read it.
     ivr_choice: Mapped[str] = mapped_column(String(20), default="")
+    # Times the customer wrote back to it after it was resolved or closed (reports count reopened complaints).
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -218,6 +223,11 @@ class Ticket(Base):
     # (the SLA timer then moves the due times on by the business time paused).
     sla_paused_at: Mapped[datetime | None] = mapped_column()
     sla_resumed_at: Mapped[datetime | None] = mapped_column()
+    # Business seconds (the queue's calendar) from creation to the first agent
+    # answer and to resolution, for reports; cleared when those times change
+    # and filled again by contactcenter/reports/ticket_times.py.
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def reference(self) -> str:
@@ -245,6 +255,7 @@ class Interaction(Base):
         UniqueConstraint("channel", "provider_id"),
         Index("ix_interactions_customer_created", "customer_id", "created_at"),
         Index("ix_interactions_ticket_created", "ticket_id", "created_at"),
+        Index("ix_interactions_channel_created", "channel", "created_at"),  # reports: calls in a range
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -444,3 +455,49 @@ class Macro(Base):
     body: Mapped[str] = mapped_column(Text)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Survey(Base):
+    """The satisfaction survey of one resolved ticket: at most one per ticket.
+
+    The row is the decision too: `skipped` (with the reason) means none will be
+    sent; `sent` waits for the answer; `answered` holds it. The link's token is
+    kept only as its SHA-256, like API tokens.
+    """
+
+    __tablename__ = "surveys"
+    __table_args__ = (Index("ix_surveys_customer_sent", "customer_id", "sent_at"), Index("ix_surveys_recipient_status", "recipient", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    channel: Mapped[str] = mapped_column(String(10), default="")  # email | sms: how it went out
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    status: Mapped[str] = mapped_column(String(20))  # skipped | sent | answered
+    reason: Mapped[str] = mapped_column(String(100), default="")  # why skipped
+    language: Mapped[str] = mapped_column(String(20), default="")
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_by_channel: Mapped[str] = mapped_column(String(10), default="")  # web (the page) | sms
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+    answered_at: Mapped[datetime | None] = mapped_column()
+
+
+class FollowUp(Base):
+    """"Did the fix hold?": a task for the agent who resolved a complaint, due `[complaints] follow_up_days` later.
+
+    The due day is worked out when the agent's work is read, so a changed
+    setting applies to every open follow-up.
+    """
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_agent_done", "agent_id", "done_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    resolved_at: Mapped[datetime] = mapped_column()
+    done_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str] = mapped_column(String(20), default="")  # held | reopened

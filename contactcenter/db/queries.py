@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.db.models import Attachment, ContactPoint, Customer, Interaction, Queue, Ticket, parse_reference
+from contactcenter.i18n import gettext as _
 from contactcenter.errors import InputError, NotFoundError
 
 # The largest id an INTEGER key holds on PostgreSQL; larger numbers in a URL
@@ -18,7 +19,7 @@ MAX_ID = 2**31 - 1
 async def get_customer(session: AsyncSession, customer_id: int) -> Customer:
     customer = await session.get(Customer, customer_id) if 0 < customer_id <= MAX_ID else None
     if customer is None:
-        raise NotFoundError(f"no customer {customer_id}")
+        raise NotFoundError(_("no customer {number}", number=customer_id))
     return customer
 
 
@@ -28,7 +29,7 @@ async def get_ticket(session: AsyncSession, ticket_key: str | int) -> Ticket:
     ticket_id = int(key) if key.isascii() and key.isdigit() and len(key) <= 18 else parse_reference(key)
     ticket = await session.get(Ticket, ticket_id) if ticket_id is not None and 0 < ticket_id <= MAX_ID else None
     if ticket is None:
-        raise NotFoundError(f"no ticket {key}")
+        raise NotFoundError(_("no ticket {key}", key=key))
     return ticket
 
 

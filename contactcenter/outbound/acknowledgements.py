@@ -20,7 +20,7 @@ Anyone can type anyone's address or number into the public form. So:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from gettext import gettext
+from contactcenter.i18n import gettext
 
 from contactcenter.contact import ChannelKind, Identity, InboundContact
 from contactcenter.identity.decisions import TYPED_CHANNELS
@@ -49,7 +49,7 @@ class Acknowledgement:
 
     @property
     def subject(self) -> str | None:
-        """A fixed subject for the confirmation (none of the sender's words); None: the ticket's."""
+        """A fixed subject for the confirmation (none of the sender's words), in the reader's language; None: the ticket's."""
         return gettext("Please confirm your email address") if self.confirms else None
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, func, select
 
-from contactcenter.actions import do_reply_to, is_opted_out
+from contactcenter.actions import customer_locale, do_reply_to, is_opted_out
 from contactcenter.db.models import Interaction, OutboxMessage
 from contactcenter.outbound.acknowledgements import choose_acknowledgement, is_within_limits
 from contactcenter.outbound.confirmation import confirmation_url
@@ -36,14 +36,15 @@ async def acknowledge(ctx: IngestContext) -> None:
         return
     assert ctx.ticket is not None and ctx.customer is not None
     confirm_url = confirmation_url(ctx.hub.settings, ctx.hub.secret_key, ctx.ticket.id, ack.to) if ack.confirms else ""
+    language = customer_locale(ctx.hub.settings, ctx.customer.language)
     text, html = render_message(
-        ack.template, name=ctx.customer.name, reference=ctx.ticket.reference, subject=ctx.ticket.subject, confirm_url=confirm_url
+        ack.template, locale=language, name=ctx.customer.name, reference=ctx.ticket.reference, subject=ctx.ticket.subject, confirm_url=confirm_url
     )
     # The contact's own reply address: the one the ticket's replies go to
     # (actions.reply_target would find it on the interaction just logged).
     _, _, events = await do_reply_to(
         ctx.session, ctx.hub.settings, ctx.ticket, ack.kind, ack.to, text, html=html, kind="acknowledgement", now=ctx.now,
-        meta={"client": ack.client} if ack.client else None, subject=ack.subject,
+        meta={"client": ack.client} if ack.client else None, subject=ack.subject, language=language,
     )
     ctx.events.extend(events)
 

@@ -27,6 +27,7 @@ from contactcenter.identity.decisions import (
 )
 from contactcenter.identity.merge import suggest_merge
 from contactcenter.identity.normalize import name_key, normalize_name
+from contactcenter.i18n import choose_customer_language
 from contactcenter.pipeline.context import IngestContext
 from contactcenter.settings import IdentitySettings
 
@@ -85,6 +86,9 @@ async def identify_customer(ctx: IngestContext) -> None:
         elif point.customer_id == customer.id and stronger(point.evidence, identity.evidence) != point.evidence:
             point.evidence = identity.evidence
         ctx.contact_points[(identity.kind, identity.value)] = point
+    language = choose_customer_language(customer.language, ctx.contact.language, chosen=ctx.contact.language_chosen)
+    if language != customer.language:
+        customer.language = language
     if created:
         await session.flush()  # the next steps need the customer's id
     if added:

@@ -6,6 +6,7 @@ import hashlib
 
 from sqlalchemy import bindparam, select
 
+from contactcenter.actions import do_reopen
 from contactcenter.db.models import Attachment, AttachmentBlob, Interaction
 from contactcenter.events import Event
 from contactcenter.pipeline.context import IngestContext
@@ -49,7 +50,9 @@ async def log_interaction(ctx: IngestContext) -> None:
         await _store_attachment(ctx, interaction.id, attachment)
 
     ctx.ticket.last_activity_at = ctx.now
-    if ctx.ticket.status in REOPENING_STATUSES:
+    if ctx.ticket.status == "resolved":
+        do_reopen(ctx.session, ctx.ticket)  # counted: the customer needs us again after all
+    elif ctx.ticket.status in REOPENING_STATUSES:
         ctx.ticket.status = "open"
     ctx.interaction = interaction
     ctx.events.append(

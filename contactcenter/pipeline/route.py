@@ -19,7 +19,7 @@ from contactcenter.db.models import Customer, Queue
 from contactcenter.pipeline.context import IngestContext
 from contactcenter.routing.rules import RoutingFacts, choose_route
 from contactcenter.settings import Settings
-from contactcenter.routing.sla import sla_terms, start_clocks
+from contactcenter.routing.sla import sla_terms, start_clocks, ticket_policy
 
 # The key voice puts the caller's menu choice under in InboundContact.metadata.
 IVR_CHOICE = "ivr_choice"
@@ -53,7 +53,8 @@ async def route_ticket(ctx: IngestContext) -> None:
     ctx.ticket.queue_id = ctx.queue.id
     ctx.ticket.priority = decision.priority
     ctx.ticket.type = decision.type
-    start_clocks(ctx.ticket, sla_terms(settings, ctx.queue.sla_policy, ctx.queue.calendar), ctx.now)
+    policy = ticket_policy(settings, ctx.queue.sla_policy, ctx.ticket.type)
+    start_clocks(ctx.ticket, sla_terms(settings, policy, ctx.queue.calendar), ctx.now)
 
 
 async def find_queue_row(ctx: IngestContext, name: str) -> QueueRow:

@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, select
 
+from contactcenter.actions import do_reopen
 from contactcenter.db.models import Interaction, Ticket, parse_reference
 from contactcenter.identity.decisions import may_join_ticket
 from contactcenter.identity.normalize import fold_plus_tag
@@ -72,8 +73,7 @@ async def thread_into_ticket(ctx: IngestContext) -> None:
     parent_id = None
     if ticket is not None and ticket.status == "closed":
         if _within_reopen_period(ctx, ticket):
-            ticket.status = "open"
-            ticket.closed_at = None
+            do_reopen(ctx.session, ticket)
         else:
             parent_id, ticket = ticket.id, None
     if ticket is None:

@@ -3,7 +3,7 @@
 What goes: names, company, notes, the CRM id, every contact point (so the same address or
 number writing again is a new customer; a number that said STOP stays on the suppression
 list, tied to nobody, so it still gets no SMS until it writes START), ticket subjects and addresses, the words, HTML,
-attachments and recordings of every interaction, raw input, outgoing copies, merge
+attachments and recordings of every interaction, survey comments, raw input, outgoing copies, merge
 suggestions, and the details of audit entries about them. What stays: the shells with their
 times, states, queues, tier and segments (the figures), and one audit entry saying who erased
 whom, when and why.
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
 from contactcenter.db import queries
-from contactcenter.db.models import ContactPoint, Customer, Interaction, MergeSuggestion, SmsSuppression, Ticket, utcnow
+from contactcenter.db.models import ContactPoint, Customer, Interaction, MergeSuggestion, SmsSuppression, Survey, Ticket, utcnow
 from contactcenter.errors import ConflictError
 from contactcenter.privacy.export import audit_events_about
 from contactcenter.privacy.redact import redact_interactions
@@ -54,6 +54,10 @@ async def do_erase_customer(session: AsyncSession, customer_id: int, actor: str,
     await redact_interactions(session, interaction_ids)
     if ticket_ids:
         await session.execute(update(Ticket).where(Ticket.id.in_(ticket_ids)).values(subject="", source_address="", resolution=""))
+    # Survey answers keep their rating (a figure), not the comment or where the survey went.
+    await session.execute(
+        update(Survey).where(or_(Survey.customer_id.in_(ids), Survey.ticket_id.in_(ticket_ids))).values(comment="", recipient="", token_hash=None)
+    )
     await session.execute(
         delete(MergeSuggestion).where(or_(MergeSuggestion.customer_a_id.in_(ids), MergeSuggestion.customer_b_id.in_(ids)))
     )

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.db import queries
+from contactcenter.surveys.summary import csat_of
 from contactcenter.db.models import (
     Attachment,
     AttachmentBlob,
@@ -56,6 +57,7 @@ async def export_customer(session: AsyncSession, customer_id: int) -> dict[str, 
         )
     )
     audit = await audit_events_about(session, ids, [p.id for p in points], ticket_ids, interaction_ids)
+    surveys = await csat_of(session, ticket_ids)
     names = await queries.queue_names(session)
     points_of: dict[int, list[ContactPoint]] = {}
     for point in points:
@@ -67,7 +69,7 @@ async def export_customer(session: AsyncSession, customer_id: int) -> dict[str, 
             {**customer_json(c, points_of.get(c.id, [])), "notes": c.notes, "language": c.language} for c in customers
         ],
         "contact_points": [contact_point_json(p) | {"customer_id": p.customer_id} for p in points],
-        "tickets": [ticket_json(t, names.get(t.queue_id)) | {"tags": t.tags, "resolution": t.resolution} for t in tickets],
+        "tickets": [ticket_json(t, names.get(t.queue_id), surveys.get(t.id)) | {"tags": t.tags, "resolution": t.resolution} for t in tickets],
         "interactions": [
             interaction_json(i, attachments.get(i.id, []))
             | {"attachments": [_attachment(a, blobs) for a in attachments.get(i.id, [])]}

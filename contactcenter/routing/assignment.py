@@ -5,7 +5,8 @@ capacity per channel (a "task channel": say 1 call, 3 SMS conversations, 6
 emails at once); a ticket waits in its queue until an available agent with the
 queue's skills and free capacity on the ticket's channel takes it. The highest
 priority goes first, then the longest waiting; the agent who last served the
-customer is preferred when free, then the least loaded, then the longest idle.
+customer is preferred when free, then the most skilled (the highest sum of
+levels in the queue's skills), then the least loaded, then the longest idle.
 
 Several hub processes may assign at once on one PostgreSQL. Each round locks
 the tickets it will place with `FOR UPDATE SKIP LOCKED` (no two rounds hold one
@@ -95,7 +96,11 @@ def takes_calls_now(agent: Agent, now: datetime) -> bool:
 
 def choose_agent(channel: str, required: list[str], slots: list[AgentSlot], previous: int | None) -> AgentSlot | None:
     """Pure choice among agents: the customer's previous agent when free, else the
-    least loaded on the channel, then the least loaded overall, then the longest idle."""
+    most skilled in `required`, then the least loaded on the channel, then the
+    least loaded overall, then the longest idle.
+
+    Continuity comes before skill: the customer's own agent knows the case,
+    which a higher level elsewhere does not make up for."""
     eligible = [s for s in slots if s.has_skills(required) and s.has_room(channel)]
     for slot in eligible:
         if slot.id == previous:
@@ -104,7 +109,13 @@ def choose_agent(channel: str, required: list[str], slots: list[AgentSlot], prev
         return None
     return min(
         eligible,
-        key=lambda s: (s.load.get(channel, 0) / s.capacity[channel], s.total, s.last_assigned_at or _EPOCH, s.id),
+        key=lambda s: (
+            -skill_level(s.skills, required),
+            s.load.get(channel, 0) / s.capacity[channel],
+            s.total,
+            s.last_assigned_at or _EPOCH,
+            s.id,
+        ),
     )
 
 
@@ -325,6 +336,11 @@ async def do_transfer(
 def has_skills(skills: dict[str, int], required: list[str]) -> bool:
     """Every required skill at a level above 0 (levels are 1..5; 0 means "not any more")."""
     return all(_level(skills.get(skill)) > 0 for skill in required)
+
+
+def skill_level(skills: dict[str, int], required: list[str]) -> float:
+    """How well an agent fits a queue: the sum of their levels in its skills."""
+    return sum(_level(skills.get(skill)) for skill in required)
 
 
 def _level(value: object) -> float:

@@ -24,20 +24,22 @@ from contactcenter.web.serialize import iso
 UNRESOLVED = ("new", "open", "pending")
 
 
-async def queue_states(session: AsyncSession, now: datetime) -> list[dict[str, Any]]:
+async def queue_states(session: AsyncSession, now: datetime, channel: str | None = None) -> list[dict[str, Any]]:
+    """Each queue's standing; with `channel`, counting only that channel's tickets."""
     queues = list(await session.scalars(select(Queue).order_by(Queue.name)))
+    of_channel = [Ticket.channel == channel] if channel else []
     waiting = dict(
         (queue_id, (count, oldest))
         for queue_id, count, oldest in await session.execute(
             select(Ticket.queue_id, func.count(), func.min(Ticket.created_at))
-            .where(Ticket.status.in_(WORKING_STATUSES), Ticket.assignee_id.is_(None))
+            .where(Ticket.status.in_(WORKING_STATUSES), Ticket.assignee_id.is_(None), *of_channel)
             .group_by(Ticket.queue_id)
         )
     )
     sla: dict[int, dict[str, int]] = defaultdict(dict)
     for queue_id, state, count in await session.execute(
         select(Ticket.queue_id, Ticket.sla_state, func.count())
-        .where(Ticket.status.in_(UNRESOLVED), Ticket.sla_state.in_((AT_RISK, BREACHED)))
+        .where(Ticket.status.in_(UNRESOLVED), Ticket.sla_state.in_((AT_RISK, BREACHED)), *of_channel)
         .group_by(Ticket.queue_id, Ticket.sla_state)
     ):
         sla[queue_id or 0][state] = count
@@ -84,6 +86,9 @@ def agent_json(agent: Agent, settings: Settings, load: dict[str, int], tickets: 
         "name": agent.name,
         "email": agent.email,
         "role": agent.role,
+        "phone": agent.phone,
+        "language": agent.language,
+        "timezone": agent.timezone,
         "active": agent.active,
         "presence": agent.presence,
         "presence_changed_at": iso(agent.presence_changed_at),

@@ -49,6 +49,20 @@ def queue_sla(settings: Settings, queue: Queue | None) -> QueueSla | None:
     return sla_terms(settings, queue.sla_policy, queue.calendar)
 
 
+def ticket_policy(settings: Settings, queue_policy: str, ticket_type: str) -> str:
+    """The SLA policy a ticket runs on: complaints have their own ([complaints] sla_policy), others their queue's."""
+    if ticket_type == "complaint" and settings.complaints.sla_policy:
+        return settings.complaints.sla_policy
+    return queue_policy
+
+
+def ticket_sla(settings: Settings, queue: Queue | None, ticket_type: str) -> QueueSla | None:
+    """As queue_sla, for a ticket of `ticket_type` in that queue."""
+    if queue is None:
+        return None
+    return sla_terms(settings, ticket_policy(settings, queue.sla_policy, ticket_type), queue.calendar)
+
+
 def sla_terms(settings: Settings, policy_name: str, calendar_name: str) -> QueueSla | None:
     """The terms a queue's policy and calendar names stand for; None when there is no policy."""
     if not policy_name:

@@ -24,7 +24,7 @@ from contactcenter.hub import Hub
 from contactcenter.pipeline.route import get_or_create_queue
 from contactcenter.routing.rules import PRIORITY_NAMES, raised
 from contactcenter.settings import Settings
-from contactcenter.routing.sla import AT_RISK, BREACHED, OK, PAUSED_STATUS, QueueSla, SlaStanding, queue_sla, settle_pause, standing
+from contactcenter.routing.sla import AT_RISK, BREACHED, OK, PAUSED_STATUS, QueueSla, SlaStanding, queue_sla, settle_pause, standing, ticket_sla
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,9 @@ async def _check_batch(session: AsyncSession, settings: Settings, now: datetime,
         return None
     queues = {q.id: q for q in await session.scalars(select(Queue))}
     terms = {queue_id: queue_sla(settings, queue) for queue_id, queue in queues.items()}
+    complaint_terms = {queue_id: ticket_sla(settings, queue, "complaint") for queue_id, queue in queues.items()}
     for ticket in tickets:
-        ticket_terms = terms.get(ticket.queue_id or 0)
+        ticket_terms = (complaint_terms if ticket.type == "complaint" else terms).get(ticket.queue_id or 0)
         settle_pause(ticket, ticket_terms)
         if ticket_terms is None or ticket.status == PAUSED_STATUS or ticket.status not in WORKING_STATUSES:
             continue

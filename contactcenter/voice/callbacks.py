@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from gettext import gettext as _
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +27,7 @@ from contactcenter.db.models import Agent, Customer, Interaction, Ticket, format
 from contactcenter.errors import ChannelSendError, ConflictError
 from contactcenter.events import Event
 from contactcenter.hub import Hub
+from contactcenter.i18n import gettext as _
 from contactcenter.identity.normalize import mask
 from contactcenter.routing.calendars import is_open, parse_calendar
 from contactcenter.settings import Settings

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from gettext import gettext as _
 from typing import Any
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.db.models import Agent, Customer, Interaction, Queue, Ticket, utcnow
 from contactcenter.hub import Hub
+from contactcenter.i18n import N_, gettext as _
 from contactcenter.voice.callbacks import _phone_of, refusal
 from contactcenter.voice.summary import call_summary
 from contactcenter.voice.transfer import LiveCall, find_live_call
@@ -31,27 +31,27 @@ class CallPanel:
 
 # What the call controls say after a post (voice/routes.py redirects with a code, never text).
 NOTICES = {
-    "transferred": _("Call transferred; the ticket went with it."),
-    "held": _("The caller is on hold."),
-    "resumed": _("You are back with the caller."),
-    "consulting": _("The caller is on hold while your colleague's phone rings; talk to them, then hand the call over."),
-    "calling": _("Your phone rings now; the customer is dialled when you answer."),
+    "transferred": N_("Call transferred; the ticket went with it."),
+    "held": N_("The caller is on hold."),
+    "resumed": N_("You are back with the caller."),
+    "consulting": N_("The caller is on hold while your colleague's phone rings; talk to them, then hand the call over."),
+    "calling": N_("Your phone rings now; the customer is dialled when you answer."),
 }
 ERRORS = {
-    "no_live_call": _("There is no call in progress on this ticket."),
-    "provider_refused": _("The telephone provider refused; the call did not move. Try again."),
-    "agent_unreachable": _("No phone can reach you: open the softphone or ask an admin to add your number."),
-    "same_agent": _("The call is already with that agent."),
-    "on_hold": _("The caller is on hold already."),
-    "not_on_hold": _("The caller is not on hold."),
-    "no_such_queue": _("There is no such queue."),
-    "no_such_agent": _("There is no such agent."),
-    "bad_target": _("Choose a queue or an agent to transfer the call to."),
-    "voice_not_configured": _("Calls are not configured on this hub."),
-    "consulting": _("A consultation is under way already."),
-    "colleague_unreachable": _("No phone can reach that colleague."),
-    "colleague_not_there": _("Your colleague has not answered yet."),
-    "forbidden": _("Only the agent on the call (or a supervisor) can move it."),
+    "no_live_call": N_("There is no call in progress on this ticket."),
+    "provider_refused": N_("The telephone provider refused; the call did not move. Try again."),
+    "agent_unreachable": N_("No phone can reach you: open the softphone or ask an admin to add your number."),
+    "same_agent": N_("The call is already with that agent."),
+    "on_hold": N_("The caller is on hold already."),
+    "not_on_hold": N_("The caller is not on hold."),
+    "no_such_queue": N_("There is no such queue."),
+    "no_such_agent": N_("There is no such agent."),
+    "bad_target": N_("Choose a queue or an agent to transfer the call to."),
+    "voice_not_configured": N_("Calls are not configured on this hub."),
+    "consulting": N_("A consultation is under way already."),
+    "colleague_unreachable": N_("No phone can reach that colleague."),
+    "colleague_not_there": N_("Your colleague has not answered yet."),
+    "forbidden": N_("Only the agent on the call (or a supervisor) can move it."),
 }
 
 
@@ -71,8 +71,8 @@ async def call_panel(
         call_refusal=refusal(hub.settings, customer, number, utcnow()),
         number=number,
         recording_paths=paths,
-        notice=NOTICES.get(notice, ""),
-        error=(refused if error == "call_refused" and (refused := refusal(hub.settings, customer, number, utcnow())) else ERRORS.get(error, "")),
+        notice=_(NOTICES[notice]) if notice in NOTICES else "",
+        error=(refused if error == "call_refused" and (refused := refusal(hub.settings, customer, number, utcnow())) else (_(ERRORS[error]) if error in ERRORS else "")),
     )
 
 

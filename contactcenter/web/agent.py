@@ -16,13 +16,16 @@ from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 from sqlalchemy import or_, select
 
-from contactcenter.actions import TICKET_STATUSES, do_add_note, do_answer, reply_target
+from contactcenter.actions import TICKET_STATUSES, customer_locale, do_add_note, do_answer, reply_target
+from contactcenter.complaints.follow_ups import do_finish_follow_up, due_follow_ups
 from contactcenter.contact import TicketType
+from contactcenter.outbound.messages import render_message
 from contactcenter.db import queries
 from contactcenter.db.inbox import ACTIVE_STATUSES, INBOX_LIMIT, inbox, ticket_view
 from contactcenter.db.models import Agent, Macro, format_reference, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
+from contactcenter.i18n import N_, gettext as _
 from contactcenter.keys import HUB
 from contactcenter.routing.presence import do_set_presence
 from contactcenter.voice.panel import call_panel
@@ -40,7 +43,13 @@ from contactcenter.web.ticket_changes import apply_ticket_changes
 log = logging.getLogger(__name__)
 
 STATUS_FILTERS = ("active", *TICKET_STATUSES, "all")
-NOTICES = ("reply", "note", "status", "updated")
+NOTICES = {
+    "reply": N_("Reply queued; it is on its way to the customer."),
+    "note": N_("Internal note added."),
+    "status": N_("Status changed."),
+    "updated": N_("Ticket updated."),
+    "follow_up": N_("Follow-up done."),
+}
 # Events that can change what an inbox shows; the stream names only the kinds,
 # never a customer's data, and the page fetches itself again.
 INBOX_EVENTS = frozenset(
@@ -61,6 +70,7 @@ def setup_agent_pages(app: web.Application) -> None:
     app.router.add_post("/agent/tickets/{reference}/status", handle_status)
     app.router.add_post("/agent/tickets/{reference}/update", handle_update)
     app.router.add_post("/agent/presence", handle_presence)
+    app.router.add_post("/agent/follow-ups/{id:\\d+}", handle_follow_up)
 
 
 async def handle_inbox(request: web.Request) -> web.Response:
@@ -74,6 +84,8 @@ async def handle_inbox(request: web.Request) -> web.Response:
         names = await queries.queue_names(session)
         queue_id = next((i for i, n in names.items() if n == queue), -1) if queue else None
         mine, waiting = await inbox(session, person.id, statuses=statuses, queue_id=queue_id)
+        now = utcnow()
+        follow_ups = await due_follow_ups(session, person.id, now, request.app[HUB].settings.complaints.follow_up_days)
     return private_page(
         request,
         person,
@@ -86,7 +98,9 @@ async def handle_inbox(request: web.Request) -> web.Response:
         queues=sorted(names.values()),
         limit=INBOX_LIMIT,
         query=request.query_string,
-        now=utcnow(),
+        now=now,
+        follow_ups=follow_ups,
+        notice=_(NOTICES[request.query["done"]]) if request.query.get("done") in NOTICES else "",
     )
 
 
@@ -103,7 +117,7 @@ async def handle_inbox_events(request: web.Request) -> web.StreamResponse:
 async def handle_ticket(request: web.Request) -> web.Response:
     person = await require_person(request, "agent")
     done = request.query.get("done", "")
-    return await _ticket_page(request, person, notice=done if done in NOTICES else "")
+    return await _ticket_page(request, person, notice=_(NOTICES[done]) if done in NOTICES else "", template=request.query.get("template", ""))
 
 
 async def handle_reply(request: web.Request) -> web.Response:
@@ -146,6 +160,7 @@ async def handle_note(request: web.Request) -> web.Response:
 async def handle_status(request: web.Request) -> web.Response:
     person, form = await _posted_form(request)
     status = str(form.get("status", ""))
+    resolution = str(form.get("resolution", "")).strip()
     if status not in TICKET_STATUSES or status == "new":
         return await _ticket_page(request, person, status=400, status_error="status")
     body: dict[str, object] = {"status": status}
@@ -181,7 +196,10 @@ async def _change(request: web.Request, person: Person, body: dict[str, object],
         if exc.status == 404:
             raise
         if exc.code == "resolution_required":
-            return await _ticket_page(request, person, status=422, status_error="resolution_required")
+            resolution = body.get("resolution")
+            return await _ticket_page(
+                request, person, status=422, status_error="resolution_required", resolution_text=resolution if isinstance(resolution, str) else ""
+            )
         return await _ticket_page(request, person, status=exc.status, update_error=exc.message)
     hub.bus.publish_all(events)
     return see_other(f"/agent/tickets/{ticket.reference}?done={done}")
@@ -195,6 +213,18 @@ async def handle_presence(request: web.Request) -> web.Response:
         _, events = await do_set_presence(session, person.id, str(form.get("presence", "")), actor=person.principal.actor)
     hub.bus.publish_all(events)
     return see_other(safe_next(str(form.get("next", "/agent"))))
+
+
+async def handle_follow_up(request: web.Request) -> web.Response:
+    """The agent asked the customer whether the fix of their complaint held."""
+    person, form = await _posted_form(request)
+    hub = request.app[HUB]
+    async with hub.sessions() as session, session.begin():
+        events = await do_finish_follow_up(
+            session, int(request.match_info["id"]), str(form.get("outcome", "")), agent_id=person.id, actor=person.principal.actor, now=utcnow()
+        )
+    hub.bus.publish_all(events)
+    return see_other("/agent?done=follow_up")
 
 
 async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str | bytes | bytearray | FileField]]:
@@ -213,7 +243,9 @@ def _text_problem(text: str, limit: int) -> str:
     return ""
 
 
-async def _ticket_page(request: web.Request, person: Person, *, status: int = 200, **values: object) -> web.Response:
+async def _ticket_page(
+    request: web.Request, person: Person, *, status: int = 200, template: str = "", **values: object
+) -> web.Response:
     hub = request.app[HUB]
     before = request.query.get("before", "")
     async with hub.reads() as session:
@@ -230,7 +262,15 @@ async def _ticket_page(request: web.Request, person: Person, *, status: int = 20
             session, hub, view.ticket, view.timeline, notice=request.query.get("call", ""), error=request.query.get("call_error", "")
         )
     targets = [(p.kind, p.value) for p in view.contact_points if not (p.kind == "phone" and p.opted_out)]
-    defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": "", "update_error": ""}
+    if template == "apology" and not values.get("reply_text"):
+        # A complaint's first answer may start from the apology, in the customer's language.
+        values["reply_text"], _html = render_message(
+            "apology", locale=customer_locale(hub.settings, view.customer.language), name=view.customer.name, reference=view.ticket.reference
+        )
+    defaults = {
+        "notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": "", "update_error": "",
+        "resolution_text": "",
+    }
     return private_page(
         request,
         person,

@@ -13,6 +13,7 @@ from contactcenter.db.models import ContactPoint, Customer, Interaction, Ticket
 from contactcenter.errors import InputError
 from contactcenter.keys import HUB
 from contactcenter.identity.normalize import is_text, normalize_email, normalize_phone
+from contactcenter.surveys.summary import csat_of
 from contactcenter.web.auth import require
 from contactcenter.web.health import handle_health, handle_live
 from contactcenter.web.openapi import handle_openapi
@@ -107,7 +108,8 @@ async def handle_ticket_list(request: web.Request) -> web.Response:
             ids = [i for i, n in names.items() if n == queue] or [parse_id(queue) or -1]
             query = query.where(Ticket.queue_id.in_(ids))
         tickets = list(await session.scalars(query.order_by(Ticket.id).limit(limit)))
-    return _list_response(request, [ticket_json(t, names.get(t.queue_id or 0)) for t in tickets], limit)
+        answers = await csat_of(session, [t.id for t in tickets])
+    return _list_response(request, [ticket_json(t, names.get(t.queue_id or 0), answers.get(t.id)) for t in tickets], limit)
 
 
 async def handle_ticket(request: web.Request) -> web.Response:
@@ -117,7 +119,8 @@ async def handle_ticket(request: web.Request) -> web.Response:
         names = await queries.queue_names(session)
         interactions = await queries.interactions_of_ticket(session, ticket.id)
         attachments = await queries.attachments_by_interaction(session, [i.id for i in interactions])
-    body = ticket_json(ticket, names.get(ticket.queue_id or 0))
+        answers = await csat_of(session, [ticket.id])
+    body = ticket_json(ticket, names.get(ticket.queue_id or 0), answers.get(ticket.id))
     body["interactions"] = [interaction_json(i, attachments[i.id]) for i in interactions]
     return web.json_response(body)
 

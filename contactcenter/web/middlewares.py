@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from contactcenter.db.engine import is_unavailable
+from contactcenter.i18n import gettext as _
 from contactcenter.errors import InputError, TemporaryError
 from contactcenter.web.pages import render_page
 
@@ -53,9 +54,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             # The database dropped out under a read or a token check: the same
             # answer as for an ingest, so providers and clients retry.
             log.warning("database unavailable on %s %s: %s", request.method, request.path, exc.__class__.__name__)
-            return error_response(request, 503, "temporarily_unavailable", "the database is unavailable", headers={"Retry-After": "5"})
+            return error_response(request, 503, "temporarily_unavailable", _("the database is unavailable"), headers={"Retry-After": "5"})
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(request, 500, "internal_error", "something went wrong on our side; it has been logged")
+        return error_response(request, 500, "internal_error", _("something went wrong on our side; it has been logged"))
 
 
 def error_response(

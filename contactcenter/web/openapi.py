@@ -104,6 +104,7 @@ _SCHEMAS: dict[str, Any] = {
             "lifetime_value": {"type": "number"},
             "external_id": {"type": ["string", "null"]},
             "merged_into_id": {"type": ["integer", "null"]},
+            "language": {"type": "string", "description": "BCP 47 (en, zh-CN); empty until known"},
             "contact_points": {"type": "array", "items": _ref("ContactPoint")},
             "created_at": _NULLABLE_TIME,
         },
@@ -171,6 +172,20 @@ _SCHEMAS: dict[str, Any] = {
             "created_at": _NULLABLE_TIME,
             "updated_at": _NULLABLE_TIME,
             "last_activity_at": _NULLABLE_TIME,
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "resolution": {"type": "string", "description": "what was done; a complaint is resolved only with one"},
+            "reopened_count": {"type": "integer", "description": "times the customer wrote back after it was resolved"},
+            "resolved_at": _NULLABLE_TIME,
+            "csat": {
+                "type": "object",
+                "description": "the customer's answer to the satisfaction survey, once answered",
+                "properties": {
+                    "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                    "comment": {"type": "string"},
+                    "channel": {"type": "string", "description": "how the survey went: email or sms"},
+                    "answered_at": _NULLABLE_TIME,
+                },
+            },
         },
     },
     "TicketWithInteractions": {
@@ -198,6 +213,7 @@ _SCHEMAS: dict[str, Any] = {
             "subject": {"type": "string"},
             "message": {"type": "string", "minLength": 1},
             "type": {"enum": ["question", "request", "complaint"], "default": "question"},
+            "language": {"type": "string", "maxLength": 20, "pattern": "^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", "description": "BCP 47, e.g. zh-CN: what we send the customer is written in it"},
             "customer": {
                 "type": "object",
                 "properties": {
@@ -275,6 +291,21 @@ def _contract_operation(operation_id: str, summary: str, body: dict[str, Any] | 
 
 
 _ID_PARAMETER = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+_AGENT_FIELDS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "email": {"type": "string"},
+        "name": {"type": "string"},
+        "role": {"enum": ["agent", "supervisor", "admin"]},
+        "phone": {"type": "string", "description": "E.164, e.g. +14155550100; empty for none"},
+        "skills": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 5}},
+        "capacity": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+        "language": {"type": "string"},
+        "timezone": {"type": "string"},
+        "active": {"type": "boolean"},
+        "password": {"type": "string", "minLength": 8},
+    },
+}
 
 _PATHS: dict[str, Any] = {
     "/healthz": {
@@ -542,7 +573,10 @@ _CONTRACT_PATHS: dict[str, Any] = {
         "post": _contract_operation("addContactPoint", "Add an email address or phone number to a customer", {"type": "object"}),
     },
     "/api/v1/queues": {"get": _contract_operation("listQueues", "Queues with waiting counts, oldest wait, SLA at risk")},
-    "/api/v1/agents": {"get": _contract_operation("listAgents", "Agents with presence and load")},
+    "/api/v1/agents": {
+        "get": _contract_operation("listAgents", "Agents with presence and load"),
+        "post": _contract_operation("createAgent", "Add a person (admin)", {**_AGENT_FIELDS, "required": ["email", "name"]}),
+    },
     "/api/v1/agents/{id}/presence": {
         "parameters": _ID_PARAMETER,
         "put": _contract_operation(
@@ -563,6 +597,13 @@ _CONTRACT_PATHS: dict[str, Any] = {
             '{"identity": "agent-<id>", "token": "<JWT>", "ttl_seconds": 3600}; the agent themself (session or token) or an admin',
         ),
     },
+    "/api/v1/agents/{id}": {
+        "parameters": _ID_PARAMETER,
+        "get": _contract_operation("getAgent", "One person with their fields, presence and load (admin)"),
+        "patch": _contract_operation("updateAgent", "Change a person's fields; deactivating hands back their tickets (admin)", _AGENT_FIELDS),
+    },
+    "/api/v1/audit": {"get": _contract_operation("listAudit", "Audit events, newest first, filtered by entity, entity_id, actor, from, to (admin)")},
+    "/api/v1/reports/summary": {"get": _contract_operation("reportSummary", "Report figures for a date range (supervisor); &format=csv for CSV")},
     "/api/v1/tickets/{id}/transfer": {
         "parameters": _ID_PARAMETER,
         "post": _contract_operation(

@@ -8,6 +8,7 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from contactcenter.i18n import current_reader, gettext, ngettext
 from contactcenter.settings import TEMPLATES_DIR
 from contactcenter.web.formatting import FILTERS
 
@@ -35,11 +36,12 @@ def _environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR / "pages"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
-        # Every page string goes through _() / {% trans %}; until catalogues exist they
-        # render as written (English).
+        # Every page string goes through _() / {% trans %}, in the reader's
+        # language (contactcenter.i18n: the request's locale).
         extensions=["jinja2.ext.i18n"],
     )
-    environment.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    environment.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
+    environment.globals["reader"] = current_reader
     environment.filters.update(FILTERS)
     return environment
 

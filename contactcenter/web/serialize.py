@@ -23,6 +23,7 @@ def customer_json(customer: Customer, points: list[ContactPoint]) -> dict[str, A
         "lifetime_value": customer.lifetime_value,
         "external_id": customer.external_id,
         "merged_into_id": customer.merged_into_id,
+        "language": customer.language,
         "contact_points": [contact_point_json(p) for p in points],
         "created_at": iso(customer.created_at),
     }
@@ -39,8 +40,9 @@ def contact_point_json(point: ContactPoint) -> dict[str, Any]:
     }
 
 
-def ticket_json(ticket: Ticket, queue_name: str | None = None) -> dict[str, Any]:
-    return {
+def ticket_json(ticket: Ticket, queue_name: str | None = None, csat: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`csat` (the answered survey: rating, comment, channel, answered_at) appears once the customer answered."""
+    body = {
         "id": ticket.id,
         "reference": ticket.reference,
         "customer_id": ticket.customer_id,
@@ -62,7 +64,14 @@ def ticket_json(ticket: Ticket, queue_name: str | None = None) -> dict[str, Any]
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
         "last_activity_at": iso(ticket.last_activity_at),
+        "tags": ticket.tags,
+        "resolution": ticket.resolution,
+        "reopened_count": ticket.reopened_count,
+        "resolved_at": iso(ticket.resolved_at),
     }
+    if csat is not None:
+        body["csat"] = csat
+    return body
 
 
 def interaction_json(interaction: Interaction, attachments: list[Attachment] = ()) -> dict[str, Any]:  # type: ignore[assignment]

@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.db.models import Agent, AgentSession, utcnow
 from contactcenter.errors import ForbiddenError
+from contactcenter.i18n import Reader, current_reader, gettext as _, set_reader
 from contactcenter.keys import HUB
 from contactcenter.web import csrf
 from contactcenter.web.auth import Principal
+from contactcenter.web.locale import person_locale
 from contactcenter.web.pages import render_page
 
 COOKIE_NAME = "cc_session"
@@ -98,6 +100,9 @@ async def current_person(request: web.Request) -> Person | None:
         return None
     if not agent.active or not agent.password_hash or signed_in.password_stamp != password_stamp(agent):
         return None
+    # The workspace speaks the agent's language and shows times in their zone.
+    reader = current_reader()
+    set_reader(Reader(person_locale(agent.language, request.app[HUB].settings.i18n, reader.locale), agent.timezone or "UTC"))
     return Person(
         id=agent.id, name=agent.name, email=agent.email, role=agent.role, presence=agent.presence, session_id=signed_in.id
     )
@@ -114,7 +119,7 @@ async def require_person(request: web.Request, role: str) -> Person:
         target = request.path_qs if request.method == "GET" else request.path
         raise web.HTTPSeeOther(f"/login?next={quote(target, safe='/')}")
     if not person.principal.has_role(role):
-        raise ForbiddenError(f"This page is for the {role} role; you are signed in as {person.role}.")
+        raise ForbiddenError(_("This page is for the {role} role; you are signed in as {current}.", role=_(role), current=_(person.role)))
     return person
 
 
@@ -176,7 +181,7 @@ def check_form(request: web.Request, form: Mapping[str, object]) -> None:
     token = str(form.get("csrf_token", ""))
     cookie = request.cookies.get(csrf.COOKIE_NAME, "")
     if csrf.check_token(request.app[HUB].secret_key, token, cookie) is None:
-        raise ForbiddenError("This form has expired or did not come from this site. Reload the page and try again.", code="csrf")
+        raise ForbiddenError(_("This form has expired or did not come from this site. Reload the page and try again."), code="csrf")
 
 
 def private_page(request: web.Request, person: Person | None, name: str, *, status: int = 200, **values: object) -> web.Response:

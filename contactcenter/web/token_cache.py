@@ -44,3 +44,7 @@ class TokenCache:
         if len(self._entries) >= MAX_ENTRIES:
             self._entries.clear()
         self._entries[token_hash] = ((time.monotonic() if now is None else now) + self.lifetime, principal)
+
+    def forget(self, token_hash: str) -> None:
+        """A token revoked here stops working here at once (other processes: within the lifetime)."""
+        self._entries.pop(token_hash, None)

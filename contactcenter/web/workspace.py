@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from contactcenter.settings import TEMPLATES_DIR
+from contactcenter.web.admin import setup_admin_pages
 from contactcenter.web.agent import setup_agent_pages
 from contactcenter.web.attachments import setup_attachments
 from contactcenter.web.customer_pages import setup_customer_pages
@@ -32,6 +33,7 @@ def setup_workspace(app: web.Application) -> None:
     setup_customer_pages(app)
     setup_search_page(app)
     setup_supervisor_pages(app)
+    setup_admin_pages(app)
     app.router.add_get("/static/workspace.js", handle_script)
     app.router.add_get("/", handle_root)
 

@@ -1,6 +1,6 @@
 // Live updates. Pages work without this file (forms post, pages refresh
 // themselves); with it, the inbox and the ticket page follow the hub's events
-// and the supervisor's board follows /supervisor/events.
+// and the supervisor's board and the wallboard follow /supervisor/events.
 // Values go into the page with textContent only; HTML comes only from our own
 // server, rendered by the same templates as the page (autoescaped).
 // Other scripts (the voice helper's softphone.js) can listen for the
@@ -16,6 +16,26 @@ function ccReplace(doc, id) {
   var fresh = doc.getElementById(id), old = document.getElementById(id);
   if (fresh && old) { old.replaceWith(document.importNode(fresh, true)); }
 }
+(function () {
+  // EventSource reconnects by itself after a dropped connection, but gives up
+  // for good on an error answer (say, a restart mid-request); a wall screen
+  // runs all day, so a closed stream is opened again after a pause.
+  function follow(url, handlers, onState) {
+    var source = null;
+    function open() {
+      source = new EventSource(url);
+      Object.keys(handlers).forEach(function (name) {
+        source.addEventListener(name, function (event) { onState(true); handlers[name](event); });
+      });
+      source.onerror = function () {
+        onState(false);
+        if (source.readyState === EventSource.CLOSED) { source.close(); setTimeout(open, 5000); }
+      };
+    }
+    open();
+  }
+  window.ccFollow = follow;
+})();
 (function () {
   var notice = document.getElementById("inbox-changed");
   if (!notice || !window.EventSource) { return; }
@@ -153,35 +173,33 @@ function ccReplace(doc, id) {
   }
 })();
 (function () {
-  var board = document.getElementById("board");
+  var board = document.getElementById("board") || document.getElementById("wallboard");
   if (!board || !window.EventSource) { return; }
   var state = document.getElementById("live-state");
+  // The page's words in the reader's language (data-labels, written by the server).
+  var labels = JSON.parse(board.getAttribute("data-labels") || "{}");
+  function say(key, values, fallback) {
+    var text = labels[key] || fallback;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(String(values[name])); });
+    return text;
+  }
+  function named(kind, value) { return (labels[kind] && labels[kind][value]) || value; }
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return "\u2013"; }
     seconds = Math.max(0, Math.floor(seconds));
-    if (seconds < 60) { return seconds + "s"; }
+    if (seconds < 60) { return say("seconds", { seconds: seconds }, "{seconds}s"); }
     var minutes = Math.floor(seconds / 60);
-    if (minutes < 60) { return minutes + "m"; }
+    if (minutes < 60) { return say("minutes", { minutes: minutes }, "{minutes}m"); }
     var hours = Math.floor(minutes / 60); minutes = minutes % 60;
-    if (hours < 24) { return hours + "h " + (minutes < 10 ? "0" : "") + minutes + "m"; }
-    return Math.floor(hours / 24) + "d " + (hours % 24) + "h";
+    if (hours < 24) { return say("hours", { hours: hours, minutes: (minutes < 10 ? "0" : "") + minutes }, "{hours}h {minutes}m"); }
+    return say("days", { days: Math.floor(hours / 24), hours: hours % 24 }, "{days}d {hours}h");
   }
-  function cell(tag, text, className, field) {
-    var el = document.createElement(tag);
+  function set(row, field, text, hot) {
+    var el = row.querySelector('[data-field="' + field + '"]');
+    if (!el) { return; }
     el.textContent = text;
-    if (className) { el.className = className; }
-    if (field) { el.setAttribute("data-field", field); }
-    if (tag === "th") { el.setAttribute("scope", "row"); }
-    return el;
-  }
-  function fill(tbody, rows, empty, columns) {
-    while (tbody.firstChild) { tbody.removeChild(tbody.firstChild); }
-    if (!rows.length) {
-      var tr = document.createElement("tr"); var td = cell("td", empty, "muted");
-      td.colSpan = columns; tr.appendChild(td); tbody.appendChild(tr); return;
-    }
-    rows.forEach(function (tr) { tbody.appendChild(tr); });
+    if (hot !== undefined) { el.classList.toggle(hot[0], hot[1]); }
   }
   function setTotal(name, value) {
     var el = board.querySelector('[data-total="' + name + '"]');
@@ -190,40 +208,38 @@ function ccReplace(doc, id) {
   function render(data) {
     var now = Date.parse(data.at);
     var sums = { waiting: 0, at_risk: 0, breached: 0 };
-    var queueRows = data.queues.map(function (q) {
+    var missing = false;
+    data.queues.forEach(function (q) {
       sums.waiting += q.waiting; sums.at_risk += q.at_risk; sums.breached += q.breached;
-      var tr = document.createElement("tr");
-      tr.setAttribute("data-queue", String(q.queue_id));
-      tr.appendChild(cell("th", q.name));
-      tr.appendChild(cell("td", String(q.waiting), "num", "waiting"));
-      tr.appendChild(cell("td", duration(q.oldest_wait_seconds), "num", "oldest_wait_seconds"));
-      tr.appendChild(cell("td", String(q.at_risk), "num" + (q.at_risk ? " warm" : ""), "at_risk"));
-      tr.appendChild(cell("td", String(q.breached), "num" + (q.breached ? " hot" : ""), "breached"));
-      tr.appendChild(cell("td", String(q.agents_available), "num", "agents_available"));
-      tr.appendChild(cell("td", String(q.agents_busy), "num", "agents_busy"));
-      return tr;
+      var row = board.querySelector('tr[data-queue="' + q.queue_id + '"]');
+      if (!row) { missing = true; return; }
+      set(row, "waiting", String(q.waiting));
+      set(row, "oldest_wait_seconds", duration(q.oldest_wait_seconds));
+      set(row, "at_risk", String(q.at_risk), ["warm", q.at_risk > 0]);
+      set(row, "breached", String(q.breached), ["hot", q.breached > 0]);
+      set(row, "agents_available", String(q.agents_available));
+      set(row, "agents_busy", String(q.agents_busy));
     });
-    fill(document.getElementById("queue-rows"), queueRows, "No queues yet.", 7);
-    var agentRows = data.agents.map(function (a) {
-      var tr = document.createElement("tr");
-      tr.setAttribute("data-agent", String(a.id));
-      tr.appendChild(cell("th", a.name + (a.role !== "agent" ? " (" + a.role + ")" : "")));
-      var calls = { on_call: "on a call", wrap_up: "wrap-up" };
-      tr.appendChild(cell("td", a.presence + (a.call_state ? " \u00b7 " + calls[a.call_state] : ""), "p-" + a.presence, "presence"));
-      tr.appendChild(cell("td", duration((now - Date.parse(a.presence_since)) / 1000) + " ago", "num", "presence_since"));
-      tr.appendChild(cell("td", String(a.open_tickets), "num", "open_tickets"));
-      return tr;
+    data.agents.forEach(function (a) {
+      var row = board.querySelector('tr[data-agent="' + a.id + '"]');
+      if (!row) { missing = !!document.getElementById("agent-rows"); return; }
+      var presence = row.querySelector('[data-field="presence"]');
+      if (presence) { presence.className = "p-" + a.presence; }
+      set(row, "presence", named("presences", a.presence) + (a.call_state ? " \u00b7 " + named("call_states", a.call_state) : ""));
+      set(row, "presence_since", say("ago", { duration: duration((now - Date.parse(a.presence_since)) / 1000) }, "{duration} ago"));
+      set(row, "open_tickets", String(a.open_tickets));
     });
-    fill(document.getElementById("agent-rows"), agentRows, "No agents yet.", 4);
     Object.keys(sums).forEach(function (k) { setTotal(k, sums[k]); });
     setTotal("available", data.presence_counts.available || 0);
     Object.keys(data.presence_counts).forEach(function (p) {
       var el = board.querySelector('[data-presence-count="' + p + '"]');
       if (el) { el.textContent = String(data.presence_counts[p]); }
     });
-    if (state) { state.textContent = "live \u00b7 updated " + new Date(now).toLocaleTimeString(); }
+    if (state) { state.textContent = say("live", { time: new Date(now).toLocaleTimeString(document.documentElement.lang || undefined) }, "live \u00b7 updated {time}"); state.classList.remove("lost"); }
+    // A queue or a person new since the page was drawn: draw it again.
+    if (missing) { window.location.reload(); }
   }
-  var source = new EventSource(board.getAttribute("data-events"));
-  source.addEventListener("board", function (event) { render(JSON.parse(event.data)); });
-  source.onerror = function () { if (state) { state.textContent = "reconnecting\u2026"; } };
+  window.ccFollow(board.getAttribute("data-events"), {
+    board: function (event) { render(JSON.parse(event.data)); }
+  }, function (ok) { if (!ok && state) { state.textContent = say("reconnecting", {}, "reconnecting\u2026"); state.classList.add("lost"); } });
 })();

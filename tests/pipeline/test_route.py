@@ -39,6 +39,11 @@ at_risk_ratio = 0.75
 breach_raise_priority = true
 breach_move_to_queue = ""
 
+# These tests are about queue policies; complaints keep their queue's here
+# (test_complaints_run_on_their_own_policy_by_default has the default).
+[complaints]
+sla_policy = ""
+
 [calendars.new_york]
 timezone = "America/New_York"
 hours = { mon = ["09:00-17:00"], tue = ["09:00-17:00"], wed = ["09:00-17:00"], thu = ["09:00-17:00"], fri = ["09:00-17:00"] }
@@ -111,6 +116,22 @@ async def test_a_priority_without_a_target_gets_no_due_time(make_hub):
     ticket, _ = await route(hub, make_inbound(channel=ChannelKind.VOICE, metadata={"ivr_choice": "1"}, ticket_type=TicketType.COMPLAINT))
     assert ticket.priority == PRIORITIES["high"]
     assert ticket.first_response_due_at is not None and ticket.resolution_due_at is None
+
+
+async def test_complaints_run_on_their_own_policy_by_default(tmp_path, monkeypatch, database_url):
+    monkeypatch.chdir(tmp_path)
+    hub = Hub.create(routing_settings(tmp_path, (NEW_YORK % "").replace('sla_policy = ""', 'sla_policy = "complaint"')), database_url)
+    try:
+        await prepare_queues(hub)
+        complaint, queue = await route(hub, make_inbound(text="Rude staff", ticket_type=TicketType.COMPLAINT))
+        question, _ = await route(hub, make_inbound(text="Opening hours?"))
+    finally:
+        await hub.close()
+    # general runs on the "always" calendar: the complaint policy's 2 h for high, not standard's 4 h.
+    assert queue.name == "general" and complaint.priority == PRIORITIES["high"]
+    assert complaint.first_response_due_at == datetime(2026, 11, 21, 1, 30, tzinfo=UTC)
+    assert complaint.resolution_due_at == datetime(2026, 11, 21, 15, 30, tzinfo=UTC)
+    assert question.first_response_due_at == datetime(2026, 11, 21, 7, 30, tzinfo=UTC)  # standard: 8 h for normal
 
 
 async def test_an_integrators_tier_hint_counts_only_where_the_record_has_none(make_hub):

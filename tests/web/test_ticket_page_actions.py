@@ -47,7 +47,7 @@ async def test_a_complaint_is_resolved_on_the_page_only_with_a_resolution(client
     path = f"/agent/tickets/{ticket.reference}"
     token = await form_token(client, path)
     refused = await client.post(f"{path}/status", data={"csrf_token": token, "status": "resolved", "resolution": " "})
-    assert refused.status == 422 and "only with a resolution" in await refused.text()
+    assert refused.status == 422 and "resolution note" in await refused.text()
     done = await client.post(f"{path}/status", data={"csrf_token": token, "status": "resolved", "resolution": "Refunded."}, allow_redirects=False)
     assert done.status == 303
     async with hub.sessions() as session:

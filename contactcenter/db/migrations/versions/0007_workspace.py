@@ -6,7 +6,7 @@ triggers on SQLite, expression GIN indexes on PostgreSQL), in the same
 transaction as whatever writes an interaction or a ticket.
 
 Revision ID: 0003_workspace
-Revises: 0003_voice
+Revises: 0003_reports
 """
 
 from alembic import op
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from contactcenter.search.schema import create_search_schema, drop_search_schema
 
 revision = '0003_workspace'
-down_revision = '0003_voice'
+down_revision = '0003_reports'
 branch_labels = None
 depends_on = None
 

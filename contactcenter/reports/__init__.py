@@ -1,0 +1,1 @@
+"""Reports for supervisors: figures for a date range, as JSON, CSV and a page with charts."""
