@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, select
 
 from contactcenter.actions import customer_locale, do_reply_to, is_opted_out
 from contactcenter.db.models import Interaction, OutboxMessage
+from contactcenter.i18n import reading_as
 from contactcenter.outbound.acknowledgements import choose_acknowledgement, is_within_limits
 from contactcenter.outbound.confirmation import confirmation_url
 from contactcenter.outbound.messages import render_message
@@ -42,9 +43,11 @@ async def acknowledge(ctx: IngestContext) -> None:
     )
     # The contact's own reply address: the one the ticket's replies go to
     # (actions.reply_target would find it on the interaction just logged).
+    with reading_as(language):
+        subject = ack.subject
     _, _, events = await do_reply_to(
         ctx.session, ctx.hub.settings, ctx.ticket, ack.kind, ack.to, text, html=html, kind="acknowledgement", now=ctx.now,
-        meta={"client": ack.client} if ack.client else None, subject=ack.subject, language=language,
+        meta={"client": ack.client} if ack.client else None, subject=subject, language=language,
     )
     ctx.events.extend(events)
 

@@ -10,7 +10,10 @@ import csv
 import io
 from typing import Any
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+from contactcenter.i18n import N_
+
+# English in the CSV; the page translates them (N_ marks them for extraction).
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 Table = tuple[list[str], list[list[Any]]]
 
 
