@@ -141,10 +141,25 @@ async def do_reply_to(
 
 
 async def do_answer(
-    session: AsyncSession, settings: Settings, ticket: Ticket, text: str, *, author_agent_id: int | None
+    session: AsyncSession,
+    settings: Settings,
+    ticket: Ticket,
+    text: str,
+    *,
+    author_agent_id: int | None,
+    target: tuple[str, str] | None = None,
 ) -> tuple[Interaction, OutboxMessage, list[Event]]:
-    """A person's answer to the customer: sent like any reply, and the ticket then waits for the customer."""
-    interaction, outbox, events = await do_reply(session, settings, ticket, text, author_agent_id=author_agent_id)
+    """A person's answer to the customer: sent like any reply, and the ticket then waits for the customer.
+
+    `target` (kind, value) is the address or number the person chose among the
+    customer's contact points (the caller checked it is theirs); else the usual one.
+    """
+    if target is None:
+        interaction, outbox, events = await do_reply(session, settings, ticket, text, author_agent_id=author_agent_id)
+    else:
+        if target[0] != "email" and await is_opted_out(session, target[1]):
+            raise ConflictError("the customer's number has opted out of SMS", code="opted_out")
+        interaction, outbox, events = await do_reply_to(session, settings, ticket, target[0], target[1], text, author_agent_id=author_agent_id)
     if ticket.status in ("new", "open"):
         ticket.status = "pending"
     return interaction, outbox, events
@@ -164,7 +179,7 @@ async def reply_target(session: AsyncSession, ticket: Ticket) -> tuple[str, str 
     )
     for meta in inbound:
         reply_to = (meta or {}).get("reply_to")
-        if reply_to:
+        if reply_to and reply_to.get("value"):  # erasure (privacy/) empties it
             return reply_to["kind"], reply_to["value"]
     preferred = "phone" if ticket.channel in ("sms", "voice") else "email"
     points = list(await session.scalars(select(ContactPoint).where(ContactPoint.customer_id == ticket.customer_id)))
@@ -330,3 +345,33 @@ def do_reopen(session: AsyncSession, ticket: Ticket, *, actor: str = "customer")
     ticket.closed_at = None
     ticket.reopened_count = (ticket.reopened_count or 0) + 1
     audit(session, actor, "ticket.reopened", ticket, **{"from": previous, "type": ticket.type})
+
+
+TICKET_PRIORITIES = (1, 2, 3, 4)  # low, normal, high, urgent
+MAX_TAGS = 20
+MAX_TAG_CHARS = 40
+
+
+def clean_tags(value: object) -> list[str]:
+    """Distinct, trimmed, lower-case tags in the order given; InputError for anything else."""
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise InputError("'tags' must be a list of words", fields={"tags": "must be a list of strings"})
+    tags = list(dict.fromkeys(t.strip().lower() for t in value if t.strip()))
+    if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
+        raise InputError(f"at most {MAX_TAGS} tags of at most {MAX_TAG_CHARS} characters", fields={"tags": "too many or too long"})
+    return tags
+
+
+def do_update_ticket(
+    session: AsyncSession, ticket: Ticket, *, actor: str, priority: int | None = None, type: str | None = None, tags: list[str] | None = None
+) -> list[Event]:
+    """Change the ticket's priority, type and tags (already checked); one audit event lists what changed."""
+    changes: dict[str, object] = {}
+    for name, value in (("priority", priority), ("type", type), ("tags", tags)):
+        if value is not None and getattr(ticket, name) != value:
+            changes[name] = {"from": getattr(ticket, name), "to": value}
+            setattr(ticket, name, value)
+    if not changes:
+        return []
+    audit(session, actor, "ticket.updated", ticket, **changes)
+    return [Event("ticket.updated", {"ticket_id": ticket.id, "fields": sorted(changes), "actor": actor})]

@@ -18,6 +18,7 @@ from contactcenter.hub import Hub
 from contactcenter.keys import HUB, TOKEN_CACHE
 from contactcenter.outbound.outbox import OutboxWorker
 from contactcenter.pipeline.run import writer_of
+from contactcenter.search.schema import ensure_search_schema
 from contactcenter.reports.ticket_times import TicketTimesWorker
 from contactcenter.settings import Settings
 from contactcenter.surveys.schedule import SurveyTimer
@@ -30,10 +31,11 @@ from contactcenter.web.api_people import setup_people_api
 from contactcenter.web.api_privacy import setup_privacy_api
 from contactcenter.web.reports import setup_reports
 from contactcenter.web.api_routing import setup_routing
+from contactcenter.web.api_tickets import setup_ticket_api
 from contactcenter.web.limits import body_deadline_middleware
 from contactcenter.web.locale import locale_middleware
 from contactcenter.web.metrics import setup_metrics
-from contactcenter.web.middlewares import error_middleware
+from contactcenter.web.middlewares import error_middleware, set_common_headers
 from contactcenter.web.token_cache import TokenCache
 from contactcenter.web.workspace import setup_workspace
 from contactcenter.voice.connect import Connector
@@ -49,6 +51,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
         middlewares=[locale_middleware, error_middleware, body_deadline_middleware], client_max_size=settings.http.max_body_bytes
     )
     app[HUB] = hub
+    app.on_response_prepare.append(set_common_headers)
     app[TOKEN_CACHE] = TokenCache(settings.http.token_cache_seconds)
     app.cleanup_ctx.append(_database)
     for channel in build_channels(hub):
@@ -59,6 +62,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_customer_api(app)
     setup_privacy_api(app)
     setup_routing(app)
+    setup_ticket_api(app)
     setup_people_api(app)
     setup_reports(app)
     setup_metrics(app)
@@ -79,6 +83,10 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
 async def _database(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
     await prepare_database(hub.engine)
+    if hub.engine.dialect.name == "sqlite":
+        async with hub.engine.begin() as connection:
+            if await connection.run_sync(ensure_search_schema):
+                log.warning("search: a migration had dropped the SQLite search triggers; rebuilt the index")
     yield
     await hub.close()
 

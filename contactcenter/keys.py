@@ -11,6 +11,4 @@ from contactcenter.web.token_cache import TokenCache
 HUB = web.AppKey("hub", Hub)
 TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
 FORM_RATE_LIMIT = web.AppKey("form_rate_limit", RateLimiter)
-LOGIN_ADDRESS_LIMIT = web.AppKey("login_address_limit", RateLimiter)
-LOGIN_ACCOUNT_LIMIT = web.AppKey("login_account_limit", RateLimiter)
 STREAMS_CLOSING = web.AppKey("streams_closing", asyncio.Event)  # set on shutdown: live pages end

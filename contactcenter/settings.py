@@ -280,6 +280,9 @@ class WorkspaceSettings:
     login_attempts_per_address: int
     login_attempts_per_account: int
     login_window_minutes: float
+    login_delay_seconds: float
+    login_max_delay_seconds: float
+    login_account_max_delay_seconds: float
     board_refresh_seconds: float
 
 
@@ -525,6 +528,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[workspace] session_hours must be more than 0")
     if settings.workspace.login_attempts_per_address < 1 or settings.workspace.login_attempts_per_account < 1:
         raise ConfigError("[workspace] login_attempts_per_address and login_attempts_per_account must be at least 1")
+    if min(settings.workspace.login_delay_seconds, settings.workspace.login_max_delay_seconds, settings.workspace.login_account_max_delay_seconds) < 0:
+        raise ConfigError("[workspace] login_delay_seconds and the maximum delays cannot be negative")
     if settings.workspace.login_window_minutes <= 0:
         raise ConfigError("[workspace] login_window_minutes must be more than 0")
     if settings.workspace.board_refresh_seconds < 1:

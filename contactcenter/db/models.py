@@ -416,6 +416,47 @@ class MailboxState(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class AgentSession(Base):
+    """One browser sign-in. The cookie holds a random token; only its SHA-256 is kept,
+    so a stolen database does not hand out sessions, and ending one is a row update."""
+
+    __tablename__ = "agent_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    # A digest of the password hash at sign-in: a password changed by any means
+    # (the page, the CLI, an admin) ends the sessions signed in before it.
+    password_stamp: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class LoginFailure(Base):
+    """Failed sign-ins per key ("account:<email>" or "address:<ip>"), shared by every process."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Macro(Base):
+    """A canned reply: shared (agent_id empty) or one agent's own; its body is a sandboxed template."""
+
+    __tablename__ = "macros"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Survey(Base):
     """The satisfaction survey of one resolved ticket: at most one per ticket.
 

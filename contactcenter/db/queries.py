@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.db.models import Attachment, ContactPoint, Customer, Interaction, Queue, Ticket, parse_reference
 from contactcenter.i18n import gettext as _
-from contactcenter.errors import NotFoundError
+from contactcenter.errors import InputError, NotFoundError
 
 # The largest id an INTEGER key holds on PostgreSQL; larger numbers in a URL
 # name nothing, and must not reach the database (it would refuse the query).
@@ -31,6 +31,17 @@ async def get_ticket(session: AsyncSession, ticket_key: str | int) -> Ticket:
     if ticket is None:
         raise NotFoundError(_("no ticket {key}", key=key))
     return ticket
+
+
+async def get_queue(session: AsyncSession, key: str | int) -> Queue:
+    """By id or by name; InputError (not 404: it names a field of the request) when there is none."""
+    if isinstance(key, int):
+        queue = await session.get(Queue, key) if 0 < key <= MAX_ID and not isinstance(key, bool) else None
+    else:
+        queue = await session.scalar(select(Queue).where(Queue.name == key))
+    if queue is None:
+        raise InputError(f"no queue {key!r}", fields={"queue": "no such queue"})
+    return queue
 
 
 async def contact_points_of(session: AsyncSession, customer_id: int) -> list[ContactPoint]:

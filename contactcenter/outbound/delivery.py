@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from contactcenter.db.models import Interaction, utcnow
+from contactcenter.events import Event
 from contactcenter.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -74,4 +75,7 @@ async def record_delivery_status(
             "delivery_reports": reports[-20:],
             **({"error_code": facts["error_code"]} if facts.get("error_code") else {}),
         }
-        return True
+        changed = {"interaction_id": interaction.id, "ticket_id": interaction.ticket_id, "status": interaction.delivery_status}
+    # After commit: open ticket pages show the new status.
+    hub.bus.publish(Event("delivery.status", changed))
+    return True

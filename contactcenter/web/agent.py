@@ -1,7 +1,8 @@
-"""The agent's pages: the inbox, one ticket with its customer, and the forms that answer it.
+"""The agent's pages: the inbox, one ticket with its customer, and the forms that work it.
 
 Everything works without JavaScript: forms post, then redirect back (303) with
 a short notice, or show the page again with the error and the typed text kept.
+With JavaScript the pages follow the hub live (web/ticket_live.py).
 Email HTML is treated as hostile even though the email channel sanitised it:
 the page shows the text, and the HTML only inside a sandboxed frame.
 """
@@ -13,13 +14,15 @@ import logging
 from aiohttp import web
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
+from sqlalchemy import or_, select
 
-from contactcenter.actions import TICKET_STATUSES, customer_locale, do_add_note, do_answer, do_set_status
+from contactcenter.actions import TICKET_STATUSES, customer_locale, do_add_note, do_answer, reply_target
 from contactcenter.complaints.follow_ups import do_finish_follow_up, due_follow_ups
+from contactcenter.contact import TicketType
 from contactcenter.outbound.messages import render_message
 from contactcenter.db import queries
 from contactcenter.db.inbox import ACTIVE_STATUSES, INBOX_LIMIT, inbox, ticket_view
-from contactcenter.db.models import format_reference, utcnow
+from contactcenter.db.models import Agent, Macro, format_reference, utcnow
 from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.i18n import N_, gettext as _
@@ -35,6 +38,7 @@ from contactcenter.web.sessions import (
     see_other,
 )
 from contactcenter.web.streams import event_stream, server_event
+from contactcenter.web.ticket_changes import apply_ticket_changes
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +47,14 @@ NOTICES = {
     "reply": N_("Reply queued; it is on its way to the customer."),
     "note": N_("Internal note added."),
     "status": N_("Status changed."),
+    "updated": N_("Ticket updated."),
     "follow_up": N_("Follow-up done."),
 }
 # Events that can change what an inbox shows; the stream names only the kinds,
-# never a customer's data, and the page offers a refresh.
+# never a customer's data, and the page fetches itself again.
 INBOX_EVENTS = frozenset(
     {"ticket.created", "ticket.assigned", "ticket.released", "ticket.transferred", "ticket.status_changed",
-     "interaction.created", "sla.at_risk", "sla.breached"}
+     "ticket.updated", "interaction.created", "sla.at_risk", "sla.breached"}
 )
 # The frame's own policy: no scripts, nothing fetched from anywhere (remote
 # images are how senders learn that a mail was opened), inline styles only.
@@ -63,6 +68,7 @@ def setup_agent_pages(app: web.Application) -> None:
     app.router.add_post("/agent/tickets/{reference}/reply", handle_reply)
     app.router.add_post("/agent/tickets/{reference}/note", handle_note)
     app.router.add_post("/agent/tickets/{reference}/status", handle_status)
+    app.router.add_post("/agent/tickets/{reference}/update", handle_update)
     app.router.add_post("/agent/presence", handle_presence)
     app.router.add_post("/agent/follow-ups/{id:\\d+}", handle_follow_up)
 
@@ -118,23 +124,31 @@ async def handle_reply(request: web.Request) -> web.Response:
     person, form = await _posted_form(request)
     hub = request.app[HUB]
     text = str(form.get("text", "")).strip()
-    if problem := _text_problem(text, "reply", hub.settings.web.max_message_chars):
+    if problem := _text_problem(text, hub.settings.web.max_message_chars):
         return await _ticket_page(request, person, status=400, reply_error=problem, reply_text=text)
+    kind, _, value = str(form.get("reply_to", "")).partition(":")
     try:
         async with hub.sessions() as session, session.begin():
             ticket = await queries.get_ticket(session, request.match_info["reference"])
-            _, _, events = await do_answer(session, hub.settings, ticket, text, author_agent_id=person.id)
+            target = None
+            if value:
+                points = await queries.contact_points_of(session, ticket.customer_id)
+                if not any(p.kind == kind and p.value == value for p in points):
+                    return await _ticket_page(request, person, status=400, reply_error="bad_target", reply_text=text)
+                target = (kind, value)
+            _, _, events = await do_answer(session, hub.settings, ticket, text, author_agent_id=person.id, target=target)
     except ConflictError as exc:
-        return await _ticket_page(request, person, status=409, reply_error=_reply_problem(exc), reply_text=text)
+        error = exc.code if exc.code in ("opted_out", "no_reply_address") else exc.message
+        return await _ticket_page(request, person, status=409, reply_error=error, reply_text=text)
     hub.bus.publish_all(events)
-    return see_other(f"/agent/tickets/{ticket.reference}?done=reply")
+    return see_other(f"/agent/tickets/{ticket.reference}?done=reply#timeline-end")
 
 
 async def handle_note(request: web.Request) -> web.Response:
     person, form = await _posted_form(request)
     hub = request.app[HUB]
     text = str(form.get("text", "")).strip()
-    if problem := _text_problem(text, "note", hub.settings.web.max_message_chars):
+    if problem := _text_problem(text, hub.settings.web.max_message_chars):
         return await _ticket_page(request, person, status=400, note_error=problem, note_text=text)
     async with hub.sessions() as session, session.begin():
         ticket = await queries.get_ticket(session, request.match_info["reference"])
@@ -145,24 +159,50 @@ async def handle_note(request: web.Request) -> web.Response:
 
 async def handle_status(request: web.Request) -> web.Response:
     person, form = await _posted_form(request)
-    hub = request.app[HUB]
     status = str(form.get("status", ""))
     resolution = str(form.get("resolution", "")).strip()
     if status not in TICKET_STATUSES or status == "new":
-        return await _ticket_page(request, person, status=400, status_error=_("Choose open, pending, resolved or closed."))
+        return await _ticket_page(request, person, status=400, status_error="status")
+    body: dict[str, object] = {"status": status}
+    if "resolution" in form:
+        body["resolution"] = str(form["resolution"])
+    return await _change(request, person, body, done="status")
+
+
+async def handle_update(request: web.Request) -> web.Response:
+    """Priority, type, queue, assignee (a transfer) and tags from the ticket's settings form."""
+    person, form = await _posted_form(request)
+    body: dict[str, object] = {}
+    if str(form.get("priority", "")).isdigit():
+        body["priority"] = int(str(form["priority"]))
+    for name in ("type", "queue"):
+        if form.get(name):
+            body[name] = str(form[name])
+    if "assignee_id" in form:
+        raw = str(form["assignee_id"])
+        body["assignee_id"] = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    if "tags" in form:
+        body["tags"] = [t for t in str(form["tags"]).split(",")]
+    return await _change(request, person, body, done="updated")
+
+
+async def _change(request: web.Request, person: Person, body: dict[str, object], *, done: str) -> web.Response:
+    hub = request.app[HUB]
     try:
         async with hub.sessions() as session, session.begin():
             ticket = await queries.get_ticket(session, request.match_info["reference"])
-            events: list[Event] = do_set_status(
-                session, ticket, status, actor=person.principal.actor, resolution=resolution or None
-            )
+            events = await apply_ticket_changes(session, ticket, body, person.principal)
     except InputError as exc:
-        if exc.code != "resolution_required":
+        if exc.status == 404:
             raise
-        message = _("A complaint can only be resolved or closed with a resolution note: write down what was done about it.")
-        return await _ticket_page(request, person, status=422, status_error=message, resolution_text=resolution)
+        if exc.code == "resolution_required":
+            resolution = body.get("resolution")
+            return await _ticket_page(
+                request, person, status=422, status_error="resolution_required", resolution_text=resolution if isinstance(resolution, str) else ""
+            )
+        return await _ticket_page(request, person, status=exc.status, update_error=exc.message)
     hub.bus.publish_all(events)
-    return see_other(f"/agent/tickets/{ticket.reference}?done=status")
+    return see_other(f"/agent/tickets/{ticket.reference}?done={done}")
 
 
 async def handle_presence(request: web.Request) -> web.Response:
@@ -195,11 +235,11 @@ async def _posted_form(request: web.Request) -> tuple[Person, MultiDictProxy[str
     return person, form
 
 
-def _text_problem(text: str, what: str, limit: int) -> str:
+def _text_problem(text: str, limit: int) -> str:
     if not text:
-        return _("Write a reply first.") if what == "reply" else _("Write a note first.")
+        return "empty"
     if len(text) > limit:
-        return _("The reply is longer than {limit} characters.", limit=limit) if what == "reply" else _("The note is longer than {limit} characters.", limit=limit)
+        return "long"
     return ""
 
 
@@ -207,17 +247,30 @@ async def _ticket_page(
     request: web.Request, person: Person, *, status: int = 200, template: str = "", **values: object
 ) -> web.Response:
     hub = request.app[HUB]
+    before = request.query.get("before", "")
     async with hub.reads() as session:
-        view = await ticket_view(session, request.match_info["reference"])
-        calls = await call_panel(
-            session, request.app[HUB], view.ticket, view.timeline, notice=request.query.get("call", ""), error=request.query.get("call_error", "")
+        view = await ticket_view(session, request.match_info["reference"], before=int(before) if before.isdigit() and len(before) < 10 else None)
+        queues = sorted((await queries.queue_names(session)).items(), key=lambda q: q[1])
+        agents = (await session.execute(select(Agent.id, Agent.name).where(Agent.active.is_(True)).order_by(Agent.name))).all()
+        macros = list(
+            await session.scalars(
+                select(Macro).where(or_(Macro.agent_id.is_(None), Macro.agent_id == person.id)).order_by(Macro.name, Macro.id)
+            )
         )
+        default_kind, default_value = await reply_target(session, view.ticket)
+        calls = await call_panel(
+            session, hub, view.ticket, view.timeline, notice=request.query.get("call", ""), error=request.query.get("call_error", "")
+        )
+    targets = [(p.kind, p.value) for p in view.contact_points if not (p.kind == "phone" and p.opted_out)]
     if template == "apology" and not values.get("reply_text"):
         # A complaint's first answer may start from the apology, in the customer's language.
         values["reply_text"], _html = render_message(
             "apology", locale=customer_locale(hub.settings, view.customer.language), name=view.customer.name, reference=view.ticket.reference
         )
-    defaults = {"notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": "", "resolution_text": ""}
+    defaults = {
+        "notice": "", "reply_error": "", "reply_text": "", "note_error": "", "note_text": "", "status_error": "", "update_error": "",
+        "resolution_text": "",
+    }
     return private_page(
         request,
         person,
@@ -226,6 +279,13 @@ async def _ticket_page(
         view=view,
         now=utcnow(),
         statuses=TICKET_STATUSES[1:],
+        ticket_types=tuple(TicketType),
+        queues=queues,
+        agents=agents,
+        macros=macros,
+        reply_targets=targets,
+        reply_default=(default_kind, default_value),
+        max_chars=hub.settings.web.max_message_chars,
         email_document=email_document,
         reference_of=format_reference,
         call_panel=calls,
@@ -247,11 +307,3 @@ def email_document(body_html: str) -> str:
         "img{max-width:100%}</style></head><body>"
         f"{body_html}</body></html>"
     )
-
-
-def _reply_problem(exc: ConflictError) -> str:
-    if exc.code == "opted_out":
-        return _("This customer's number has opted out of SMS (they sent STOP), so no SMS can be sent. Reach them another way.")
-    if exc.code == "no_reply_address":
-        return _("This customer has no email address or phone number to reply to. Add one to their record first.")
-    return exc.message

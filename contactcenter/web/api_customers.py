@@ -8,14 +8,13 @@ people's history, so they need a supervisor.
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from contactcenter.identity.customers import clean_changes, do_add_contact_point, do_update_customer
 from contactcenter.db import queries
-from contactcenter.db.models import ContactPoint, Customer, MergeRecord, MergeSuggestion
+from contactcenter.db.models import MergeRecord
 from contactcenter.errors import InputError, NotFoundError
 from contactcenter.keys import HUB
+from contactcenter.identity.review import open_suggestions, points_by_customer
 from contactcenter.identity.merge import do_dismiss_suggestion, do_merge, do_unmerge
 from contactcenter.web.api import _list_response, _page, read_json_object
 from contactcenter.web.auth import require
@@ -90,32 +89,14 @@ async def handle_suggestion_list(request: web.Request) -> web.Response:
     """Open suggestions between two records that both still exist unmerged."""
     await require(request, "agent")
     limit, after = _page(request)
-    a, b = aliased(Customer), aliased(Customer)
-    query = (
-        select(MergeSuggestion, a, b)
-        .join(a, a.id == MergeSuggestion.customer_a_id)
-        .join(b, b.id == MergeSuggestion.customer_b_id)
-        .where(
-            MergeSuggestion.status == "open",
-            MergeSuggestion.id > after,
-            a.merged_into_id.is_(None),
-            b.merged_into_id.is_(None),
-        )
-    )
-    if customer_id := request.query.get("customer_id"):
-        wanted = parse_id(customer_id) or -1  # beyond every key: names no customer
-        if not (customer_id.isascii() and customer_id.isdigit()):
+    customer_id = None
+    if raw := request.query.get("customer_id"):
+        if not (raw.isascii() and raw.isdigit()):
             raise InputError("customer_id must be a whole number", fields={"customer_id": "must be a whole number"})
-        query = query.where((MergeSuggestion.customer_a_id == wanted) | (MergeSuggestion.customer_b_id == wanted))
+        customer_id = parse_id(raw) or -1  # beyond every key: names no customer
     async with request.app[HUB].reads() as session:
-        rows = list(await session.execute(query.order_by(MergeSuggestion.id).limit(limit)))
-        ids = {c.id for _, ca, cb in rows for c in (ca, cb)}
-        points: dict[int, list[ContactPoint]] = {i: [] for i in ids}
-        if ids:
-            for point in await session.scalars(
-                select(ContactPoint).where(ContactPoint.customer_id.in_(ids)).order_by(ContactPoint.id)
-            ):
-                points[point.customer_id].append(point)
+        rows = await open_suggestions(session, customer_id=customer_id, after=after, limit=limit)
+        points = await points_by_customer(session, {c.id for _, ca, cb in rows for c in (ca, cb)})
     items = [
         suggestion_json(s, customer_json(ca, points[ca.id]), customer_json(cb, points[cb.id])) for s, ca, cb in rows
     ]

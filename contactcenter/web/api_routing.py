@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.routing.assignment import do_transfer
 from contactcenter.db import queries
-from contactcenter.db.models import Agent, Queue, utcnow
+from contactcenter.db.models import Agent, utcnow
 from contactcenter.errors import ForbiddenError, InputError
 from contactcenter.keys import HUB
 from contactcenter.routing.live_state import agent_states, queue_states
@@ -20,7 +19,7 @@ from contactcenter.pipeline.route import sync_queues
 from contactcenter.routing.presence import do_set_presence
 from contactcenter.web.api import read_json_object
 from contactcenter.web.auth import require
-from contactcenter.web.params import id_field, parse_id, path_id
+from contactcenter.web.params import id_field, path_id
 from contactcenter.web.serialize import ticket_json
 
 
@@ -84,7 +83,7 @@ async def handle_transfer(request: web.Request) -> web.Response:
         mine = principal.agent_id is not None and ticket.assignee_id == principal.agent_id
         if not (mine or principal.has_role("supervisor")):
             raise ForbiddenError("agents transfer only the tickets assigned to them")
-        queue = await _find_queue(session, queue_key) if queue_key is not None else None
+        queue = await queries.get_queue(session, queue_key) if queue_key is not None else None
         agent = await session.get(Agent, wanted_agent) if wanted_agent is not None else None
         if agent_id is not None and agent is None:
             raise InputError(f"no agent {agent_id}", fields={"agent_id": "no such agent"})
@@ -92,17 +91,6 @@ async def handle_transfer(request: web.Request) -> web.Response:
         names = await queries.queue_names(session)
     hub.bus.publish_all(events)
     return web.json_response(ticket_json(ticket, names.get(ticket.queue_id or 0)))
-
-
-async def _find_queue(session: AsyncSession, key: str | int) -> Queue:
-    if isinstance(key, int):
-        queue_id = parse_id(key)
-        queue = await session.get(Queue, queue_id) if queue_id is not None else None
-    else:
-        queue = await session.scalar(select(Queue).where(Queue.name == key))
-    if queue is None:
-        raise InputError(f"no queue {key!r}", fields={"queue": "no such queue"})
-    return queue
 
 
 async def _sync_queues(app: web.Application) -> AsyncIterator[None]:

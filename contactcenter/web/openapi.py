@@ -163,6 +163,8 @@ _SCHEMAS: dict[str, Any] = {
             "assignee_id": {"type": ["integer", "null"]},
             "channel": {"type": "string"},
             "parent_id": {"type": ["integer", "null"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "resolution": {"type": "string", "description": "what was done about it"},
             "sla_state": {"type": "string"},
             "first_response_due_at": _NULLABLE_TIME,
             "resolution_due_at": _NULLABLE_TIME,
@@ -448,6 +450,60 @@ _PATHS: dict[str, Any] = {
             "responses": {
                 "200": _json(_ref("TicketWithInteractions"), "the ticket"),
                 "404": _error("no such ticket"),
+                **_AUTH_ERRORS,
+            },
+        },
+        "patch": {
+            "operationId": "updateTicket",
+            "summary": "Change status, priority, type, queue, assignee, tags or resolution; every change audited",
+            "parameters": [{"name": "id", "in": "path", "required": True, "description": "the numeric id or the reference (CC-000123)", "schema": {"type": "string"}}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    JSON: {
+                        "schema": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "status": {"enum": ["new", "open", "pending", "resolved", "closed"]},
+                                "priority": {"enum": [1, 2, 3, 4]},
+                                "type": {"enum": ["question", "request", "complaint", "incident", "callback"]},
+                                "queue": {"type": ["string", "integer"]},
+                                "assignee_id": {"type": ["integer", "null"]},
+                                "tags": {"type": "array", "items": {"type": "string"}},
+                                "resolution": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": _json(_ref("Ticket"), "the ticket as it is now"),
+                "400": _error("a field is not acceptable; `fields` says which"),
+                "404": _error("no such ticket"),
+                "409": _error("the ticket is closed and cannot be moved; reopen it first"),
+                "413": _error("the body is larger than [http] max_body_bytes"),
+                "415": _error("the body is not application/json"),
+                "422": _error("a complaint needs a `resolution` to become resolved or closed (code resolution_required)"),
+                **_AUTH_ERRORS,
+            },
+        },
+    },
+    "/api/v1/search": {
+        "get": {
+            "operationId": "search",
+            "summary": "Customers by name, email or phone (any written form) and tickets by words in subject and messages",
+            "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}, "description": "what a person typed"}],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["customers", "tickets"],
+                        "properties": {"customers": {"type": "array", "items": {"type": "object"}}, "tickets": {"type": "array", "items": _ref("Ticket")}},
+                    },
+                    "at most 20 of each, tickets by latest activity",
+                ),
+                "400": _error("the query holds characters no text has"),
                 **_AUTH_ERRORS,
             },
         }

@@ -55,6 +55,8 @@ def ticket_json(ticket: Ticket, queue_name: str | None = None, csat: dict[str, A
         "assignee_id": ticket.assignee_id,
         "channel": ticket.channel,
         "parent_id": ticket.parent_id,
+        "tags": list(ticket.tags or []),
+        "resolution": ticket.resolution,
         "sla_state": ticket.sla_state,
         "first_response_due_at": iso(ticket.first_response_due_at),
         "resolution_due_at": iso(ticket.resolution_due_at),

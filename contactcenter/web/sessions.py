@@ -1,23 +1,27 @@
-"""Who is using the browser workspace: signed session cookies for people.
+"""Who is using the browser workspace: sessions kept in the database.
 
-The cookie holds `agent_id.expires.signature`; nothing is stored server-side.
-The signature also covers the agent's current password hash, so changing a
-password ends every session signed before it. Each request loads the agent,
-so a deactivated agent or a changed role takes effect at once.
+The cookie holds 256 random bits; the database keeps only their SHA-256, with
+the agent, the expiry and a stamp of the password hash at sign-in. Signing
+out, changing the password, or an admin's revocation ends a session on the
+server at once, in every hub process: a copied cookie is worth nothing after.
+Each request loads the agent, so a deactivated agent or a changed role takes
+effect at once.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
-import time
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.db.models import Agent
+from contactcenter.db.models import Agent, AgentSession, utcnow
 from contactcenter.errors import ForbiddenError
 from contactcenter.i18n import Reader, current_reader, gettext as _, set_reader
 from contactcenter.keys import HUB
@@ -38,51 +42,70 @@ class Person:
     email: str
     role: str
     presence: str
+    session_id: int = 0
 
     @property
     def principal(self) -> Principal:
         return Principal(actor=f"agent:{self.id}", role=self.role, agent_id=self.id)
 
 
-def make_cookie_value(secret: str, agent: Agent, lifetime_seconds: float, now: float | None = None) -> str:
-    expires = str(int((now if now is not None else time.time()) + lifetime_seconds))
-    return f"{agent.id}.{expires}.{_sign(secret, str(agent.id), expires, agent.password_hash)}"
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def read_cookie_value(value: str, now: float | None = None) -> tuple[int, int] | None:
-    """(agent id, expiry) when the value is well formed and unexpired; the signature is checked later."""
-    try:
-        agent_id, expires, _signature = value.split(".")
-        parsed = int(agent_id), int(expires)
-    except ValueError:
-        return None
-    return parsed if parsed[1] > (now if now is not None else time.time()) else None
+def password_stamp(agent: Agent) -> str:
+    return hashlib.sha256(f"stamp:{agent.password_hash}".encode()).hexdigest()
 
 
-def signature_matches(secret: str, value: str, agent: Agent) -> bool:
-    agent_id, expires, signature = value.split(".")
-    return hmac.compare_digest(signature, _sign(secret, agent_id, expires, agent.password_hash))
+def create_session(session: AsyncSession, agent: Agent, *, hours: float, address: str, user_agent: str) -> str:
+    """A new sign-in for `agent`; returns the cookie value (shown once, never stored)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        AgentSession(
+            token_hash=token_hash(token),
+            agent_id=agent.id,
+            password_stamp=password_stamp(agent),
+            address=address[:64],
+            user_agent=user_agent[:300],
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+    )
+    return token
 
 
-def _sign(secret: str, agent_id: str, expires: str, password_hash: str) -> str:
-    message = f"session:{agent_id}:{expires}:{password_hash}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+async def end_sessions(session: AsyncSession, *, agent_id: int | None = None, session_id: int | None = None) -> int:
+    """Revoke one session, or every session of one agent; returns how many ended."""
+    query = update(AgentSession).where(AgentSession.revoked_at.is_(None))
+    if session_id is not None:
+        query = query.where(AgentSession.id == session_id)
+    if agent_id is not None:
+        query = query.where(AgentSession.agent_id == agent_id)
+    result = await session.execute(query.values(revoked_at=utcnow()))
+    return result.rowcount or 0
+
+
+CURRENT = select(Agent, AgentSession).join(AgentSession, AgentSession.agent_id == Agent.id)
 
 
 async def current_person(request: web.Request) -> Person | None:
-    value = request.cookies.get(COOKIE_NAME, "")
-    parsed = read_cookie_value(value)
-    if parsed is None:
+    token = request.cookies.get(COOKIE_NAME, "")
+    if not token or len(token) > 100:
         return None
-    hub = request.app[HUB]
-    async with hub.reads() as session:
-        agent = await session.get(Agent, parsed[0])
-    if agent is None or not agent.active or not agent.password_hash or not signature_matches(hub.secret_key, value, agent):
+    async with request.app[HUB].reads() as session:
+        row = (await session.execute(CURRENT.where(AgentSession.token_hash == token_hash(token)))).first()
+    if row is None:
+        return None
+    agent, signed_in = row
+    if signed_in.revoked_at is not None or signed_in.expires_at <= utcnow():
+        return None
+    if not agent.active or not agent.password_hash or signed_in.password_stamp != password_stamp(agent):
         return None
     # The workspace speaks the agent's language and shows times in their zone.
     reader = current_reader()
-    set_reader(Reader(person_locale(agent.language, hub.settings.i18n, reader.locale), agent.timezone or "UTC"))
-    return Person(id=agent.id, name=agent.name, email=agent.email, role=agent.role, presence=agent.presence)
+    set_reader(Reader(person_locale(agent.language, request.app[HUB].settings.i18n, reader.locale), agent.timezone or "UTC"))
+    return Person(
+        id=agent.id, name=agent.name, email=agent.email, role=agent.role, presence=agent.presence, session_id=signed_in.id
+    )
 
 
 async def require_person(request: web.Request, role: str) -> Person:
@@ -116,13 +139,12 @@ def is_secure(request: web.Request) -> bool:
     return request.app[HUB].settings.http.public_url.startswith("https://")
 
 
-def set_session_cookie(request: web.Request, response: web.StreamResponse, agent: Agent) -> None:
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
     hub = request.app[HUB]
-    lifetime = hub.settings.workspace.session_hours * 3600
     response.set_cookie(
         COOKIE_NAME,
-        make_cookie_value(hub.secret_key, agent, lifetime),
-        max_age=int(lifetime),
+        token,
+        max_age=int(hub.settings.workspace.session_hours * 3600),
         path="/",
         httponly=True,
         samesite="Lax",

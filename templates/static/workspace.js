@@ -1,9 +1,21 @@
-// Live updates. Pages work without this file (they refresh themselves); with
-// it, the supervisor's board and the wallboard follow /supervisor/events, and
-// the agent's inbox fetches itself again when /agent/events says tickets
-// changed. Values go into the page with textContent only, never as markup;
-// the inbox swaps in nodes parsed from its own page, as the server escaped them.
+// Live updates. Pages work without this file (forms post, pages refresh
+// themselves); with it, the inbox and the ticket page follow the hub's events
+// and the supervisor's board and the wallboard follow /supervisor/events.
+// Values go into the page with textContent only; HTML comes only from our own
+// server, rendered by the same templates as the page (autoescaped).
+// Other scripts (the voice helper's softphone.js) can listen for the
+// "cc:ticket-event" event on document to act on the same stream.
 "use strict";
+function ccFetchDocument(url) {
+  return fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } }).then(function (response) {
+    if (!response.ok) { throw new Error("HTTP " + response.status); }
+    return response.text();
+  }).then(function (html) { return new DOMParser().parseFromString(html, "text/html"); });
+}
+function ccReplace(doc, id) {
+  var fresh = doc.getElementById(id), old = document.getElementById(id);
+  if (fresh && old) { old.replaceWith(document.importNode(fresh, true)); }
+}
 (function () {
   // EventSource reconnects by itself after a dropped connection, but gives up
   // for good on an error answer (say, a restart mid-request); a wall screen
@@ -27,24 +39,138 @@
 (function () {
   var notice = document.getElementById("inbox-changed");
   if (!notice || !window.EventSource) { return; }
-  var busy = false;
+  var busy = false, again = false;
   function refresh() {
-    if (busy) { return; }
+    if (busy) { again = true; return; }
     busy = true;
-    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (response) { if (!response.ok) { throw new Error(String(response.status)); } return response.text(); })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html");
-        document.querySelectorAll("[data-live]").forEach(function (old) {
-          var replacement = fresh.querySelector('[data-live="' + old.getAttribute("data-live") + '"]');
-          if (replacement) { old.replaceWith(document.importNode(replacement, true)); }
-        });
-        notice.hidden = true;
-      })
-      .catch(function () { notice.hidden = false; })
-      .then(function () { busy = false; });
+    ccFetchDocument(window.location.href).then(function (doc) {
+      ccReplace(doc, "inbox-lists");
+    }).catch(function () { notice.hidden = false; }).then(function () {
+      busy = false;
+      if (again) { again = false; refresh(); }
+    });
   }
-  window.ccFollow(notice.getAttribute("data-events"), { changed: refresh }, function () {});
+  var inbox = new EventSource(notice.getAttribute("data-events"));
+  inbox.addEventListener("changed", refresh);
+  inbox.addEventListener("open", refresh);  // what changed while the page loaded or the stream was away
+})();
+(function () {
+  var bar = document.getElementById("viewers");
+  if (!bar || !window.EventSource) { return; }
+  var list = document.getElementById("timeline-items");
+  var csrf = document.querySelector("input[name=csrf_token]");
+  var viewers = [], typing = {};
+  function lastId() {
+    var items = list.querySelectorAll("li.item");
+    return items.length ? items[items.length - 1].getAttribute("data-id") : "0";
+  }
+  function showViewers() {
+    var now = Date.now(), parts = [];
+    var watching = viewers.filter(function (v) { return !(typing[v.agent_id] > now); }).map(function (v) { return v.name; });
+    Object.keys(typing).forEach(function (id) {
+      if (typing[id] > now) { parts.push(bar.getAttribute("data-replying").replace("{name}", typing[id + ":name"])); }
+    });
+    if (watching.length) { parts.unshift(bar.getAttribute("data-viewing").replace("{names}", watching.join(", "))); }
+    bar.textContent = parts.join(" \u00b7 ");
+  }
+  function fetchItems(query) {
+    return ccFetchDocument(bar.getAttribute("data-timeline") + "?" + query).then(function (doc) {
+      return Array.prototype.slice.call(doc.querySelectorAll("li.item"));
+    });
+  }
+  var loading = false, pending = false;
+  function loadNewer() {
+    if (loading) { pending = true; return; }
+    loading = true;
+    fetchItems("after=" + encodeURIComponent(lastId())).then(function (items) {
+      var nearEnd = window.innerHeight + window.scrollY >= document.body.scrollHeight - 200;
+      items.forEach(function (item) {
+        var old = document.getElementById(item.id);
+        var node = document.importNode(item, true);
+        node.classList.add("fresh");
+        if (old) { old.replaceWith(node); } else { list.appendChild(node); }
+      });
+      if (items.length && nearEnd) { list.lastElementChild.scrollIntoView({ block: "nearest" }); }
+    }).catch(function () {}).then(function () {
+      loading = false;
+      if (pending) { pending = false; loadNewer(); }
+    });
+  }
+  function reloadItems(ids) {
+    var shown = ids.filter(function (id) { return document.getElementById("i" + id); });
+    if (!shown.length) { return; }
+    fetchItems("ids=" + shown.join(",")).then(function (items) {
+      items.forEach(function (item) {
+        var old = document.getElementById(item.id);
+        if (old) { old.replaceWith(document.importNode(item, true)); }
+      });
+    }).catch(function () {});
+  }
+  function reloadTicket() {
+    ccFetchDocument(window.location.pathname).then(function (doc) {
+      ["ticket-head", "ticket-facts", "customer-card"].forEach(function (id) { ccReplace(doc, id); });
+      csrf = document.querySelector("input[name=csrf_token]");
+    }).catch(function () {});
+  }
+  function relay(name, data) {
+    document.dispatchEvent(new CustomEvent("cc:ticket-event", { detail: { name: name, data: data } }));
+  }
+  var source = new EventSource(bar.getAttribute("data-events"));
+  source.addEventListener("timeline", function () { loadNewer(); relay("timeline", {}); });
+  source.addEventListener("delivery", function (e) { reloadItems(JSON.parse(e.data).interaction_ids); });
+  source.addEventListener("ticket", function () { reloadTicket(); relay("ticket", {}); });
+  source.addEventListener("viewers", function (e) { viewers = JSON.parse(e.data).viewers; showViewers(); });
+  source.addEventListener("typing", function (e) {
+    var data = JSON.parse(e.data);
+    typing[data.agent_id] = Date.now() + 6000; typing[data.agent_id + ":name"] = data.name;
+    showViewers();
+    window.setTimeout(showViewers, 6100);
+  });
+  source.addEventListener("open", function () {
+    // After (re)connecting: what came meanwhile, and the fate of replies still on their way.
+    loadNewer();
+    var waiting = list.querySelectorAll("[data-delivery=queued], [data-delivery=retrying], [data-delivery=sending]");
+    reloadItems(Array.prototype.map.call(waiting, function (el) { return el.closest("li.item").getAttribute("data-id"); }));
+  });
+
+  var reply = document.getElementById("reply-text"), lastTyping = 0;
+  if (reply && csrf) {
+    reply.addEventListener("input", function () {
+      var now = Date.now();
+      if (now - lastTyping < 2500) { return; }
+      lastTyping = now;
+      fetch(bar.getAttribute("data-typing"), { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf.value } }).catch(function () {});
+    });
+  }
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest && e.target.closest("#timeline-older a");
+    if (!link) { return; }
+    e.preventDefault();
+    ccFetchDocument(bar.getAttribute("data-timeline") + "?before=" + encodeURIComponent(link.getAttribute("data-before"))).then(function (doc) {
+      var first = list.firstElementChild;
+      Array.prototype.forEach.call(doc.querySelectorAll("li.item"), function (item) {
+        list.insertBefore(document.importNode(item, true), first);
+      });
+      var next = doc.getElementById("timeline-older"), current = document.getElementById("timeline-older");
+      if (next) { current.replaceWith(document.importNode(next, true)); } else { current.remove(); }
+    }).catch(function () { window.location.href = link.href; });
+  });
+
+  var macros = document.getElementById("macro-select");
+  if (macros && reply) {
+    macros.addEventListener("change", function () {
+      if (!macros.value) { return; }
+      fetch(macros.getAttribute("data-macros") + encodeURIComponent(macros.value), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (body) {
+          if (typeof body.text === "string") {
+            reply.value = reply.value ? reply.value + "\n" + body.text : body.text;
+            reply.focus();
+          }
+          macros.value = "";
+        }).catch(function () {});
+    });
+  }
 })();
 (function () {
   var board = document.getElementById("board") || document.getElementById("wallboard");
