@@ -93,6 +93,7 @@ async def test_only_an_admin_may_export_or_erase(client, hub):
 async def test_after_erasure_nothing_of_dana_is_left_but_the_figures(client, hub, auth):
     dana = await dana_writes_texts_and_calls(client, hub, auth)
     before = await ticket_figures(hub)
+    assert (await (await client.get("/api/v1/search", params={"q": "parcel"}, headers=auth)).json())["tickets"]
 
     assert (await client.post(f"/api/v1/customers/{dana}/erase", json={}, headers=auth)).status == 400
     response = await client.post(f"/api/v1/customers/{dana}/erase", json={"reason": "Dana asked by mail, 2 Dec"}, headers=auth)
@@ -118,6 +119,9 @@ async def test_after_erasure_nothing_of_dana_is_left_but_the_figures(client, hub
     for words in WORDS:
         assert not any(words in text for text in shown), words
     assert (await (await client.get("/api/v1/customers?phone=%2B12065550143", headers=auth)).json())["items"] == []
+    for words in ("parcel", "Texting", "Dana", DANA_EMAIL):
+        found = await (await client.get("/api/v1/search", params={"q": words}, headers=auth)).json()
+        assert not found["customers"] and not found["tickets"], (words, found)
     async with hub.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(AttachmentBlob)) == 0
         recordings = [i.meta for i in await session.scalars(select(Interaction)) if "voicemail" in i.meta]
