@@ -138,6 +138,11 @@ async def _claim_rings(hub: Hub) -> tuple[list[Ring], list[Event]]:
             call = await latest_call(session, ticket_id, lock=True)
             if call is None or not call.provider_id or not is_waiting_for_a_ring(call_facts(call)):
                 continue
+            # The lock may have waited for the call's own callback (an agent not
+            # answering), which gave the ticket back: the assignee read before the
+            # wait is then stale, and ringing them again would ring the skipped agent.
+            if await session.scalar(select(Ticket.assignee_id).where(Ticket.id == ticket_id)) != agent.id:
+                continue
             to = choose_destination(agent, now)
             if to is None:  # reachable when assigned, not any more: next agent
                 events += await _give_back(session, ticket_id, agent.id, "cannot be reached by phone")
