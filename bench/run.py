@@ -111,8 +111,11 @@ class Window:
         else:
             self.errors[f"{channel}: {error}"] += 1
 
+    def elapsed(self) -> float:
+        return max((self.ended or time.monotonic()) - self.started, 1e-9)
+
     def summary(self) -> dict[str, Any]:
-        seconds = max((self.ended or time.monotonic()) - self.started, 1e-9)
+        seconds = self.elapsed()
         channels = {}
         for channel in sorted(set(self.ok) | {k.split(":")[0] for k in self.errors}):
             lat = sorted(self.latencies.get(channel, []))
@@ -312,7 +315,7 @@ class Driver:
         summary = window.summary()
         failed = after["failed"] - before["failed"]
         processed = max(0, summary["contacts"] - failed - after["pending"])
-        seconds = summary["seconds"] + drain
+        seconds = window.elapsed() + drain  # unrounded: the same divisor as the answered rate
         return {
             **summary,
             "drain_seconds": drain,
