@@ -40,6 +40,8 @@ from contactcenter.web.token_cache import TokenCache
 from contactcenter.web.workspace import setup_workspace
 from contactcenter.voice.connect import Connector
 from contactcenter.voice.routes import setup_voice
+from contactcenter.webhooks.api import setup_webhook_api
+from contactcenter.webhooks.worker import WebhookWorker
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_workspace(app)
     setup_voice(app)
     setup_survey_pages(app)
+    setup_webhook_api(app)
     if workers:
         app.cleanup_ctx.append(_unprocessed_contacts)
         app.cleanup_ctx.append(_outbox_worker)
@@ -99,7 +102,7 @@ async def _unprocessed_contacts(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _outbox_worker(app: web.Application) -> AsyncIterator[None]:
-    async with background(OutboxWorker(app[HUB]).run(), "outbox"):
+    async with background(OutboxWorker(app[HUB]).run(), "outbox"), background(WebhookWorker(app[HUB]).run(), "webhooks"):
         yield
 
 

@@ -16,7 +16,7 @@ from contactcenter.db.models import AuditEvent
 from contactcenter.db.queries import MAX_ID
 from contactcenter.errors import InputError
 
-ENTITIES = ("agent", "ticket", "customer", "queue", "apitoken")
+ENTITIES = ("agent", "ticket", "customer", "queue", "apitoken", "webhooksubscription")
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from contactcenter.errors import TemporaryError
 from contactcenter.hub import Hub
 from contactcenter.pipeline import INGEST_STEPS
 from contactcenter.pipeline.context import IngestContext, IngestResult
+from contactcenter.webhooks.enqueue import enqueue_webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -268,6 +269,7 @@ class IngestWriter:
                     if time.monotonic() - started > BATCH_SECONDS:
                         break
                 written = batch[: len(contexts)]
+                await enqueue_webhook_events(session, [event for ctx in contexts for event in ctx.events])
                 if accepted := [item.record_id for item in written if item.record_id is not None]:
                     await session.execute(delete(InboundRecord).where(InboundRecord.id.in_(accepted)))
                 results = [_result(ctx) for ctx in contexts]

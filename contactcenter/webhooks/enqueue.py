@@ -1,0 +1,58 @@
+"""Turning events into delivery rows, in the transaction that caused them.
+
+A delivery row commits or rolls back with the change it reports, so a
+receiver never hears of something that did not happen and never misses
+something that did (the transactional outbox). Each event gets its id here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from contactcenter.db.models import WebhookDelivery, WebhookSubscription, utcnow
+from contactcenter.events import Event
+
+# The events a subscription may ask for (DESIGN.md §6).
+WEBHOOK_EVENTS = ("ticket.created", "interaction.created", "ticket.updated", "sla.breached", "csat.answered")
+
+
+def event_body(event_id: str, event: Event) -> str:
+    """The JSON a receiver gets; `id` is the key it deduplicates by."""
+    return json.dumps(
+        {"id": event_id, "type": event.kind, "created_at": event.at.isoformat(), "data": event.data},
+        separators=(",", ":"),
+        default=str,
+    )
+
+
+async def enqueue_webhook_events(conn_or_session: AsyncSession | AsyncConnection, events: Iterable[Event]) -> int:
+    """Write a delivery per subscription for each event it asked for; returns how many.
+
+    Call it inside the transaction that made the change, before commit. Events
+    no subscription wants cost nothing; wanted ones cost one SELECT and one INSERT.
+    """
+    wanted = [event for event in events if event.kind in WEBHOOK_EVENTS]
+    if not wanted:
+        return 0
+    # Paused subscriptions get their rows too: resuming one delivers what it missed.
+    found = await conn_or_session.execute(select(WebhookSubscription.id, WebhookSubscription.events))
+    subscriptions = list(found)
+    now = utcnow()
+    rows = []
+    for event in wanted:
+        event_id = f"evt_{uuid.uuid4().hex}"
+        body = event_body(event_id, event)
+        rows += [
+            {"subscription_id": sub.id, "event_id": event_id, "event_kind": event.kind, "body": body,
+             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for sub in subscriptions
+            if event.kind in sub.events
+        ]
+    if rows:
+        await conn_or_session.execute(WebhookDelivery.__table__.insert(), rows)
+    return len(rows)
