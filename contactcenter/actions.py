@@ -21,6 +21,7 @@ from contactcenter.i18n import choose_locale
 from contactcenter.plain_text import SUBJECT_CHARS
 from contactcenter.reports import ticket_times  # noqa: F401 - registers the hook that clears report figures
 from contactcenter.settings import Settings
+from contactcenter.webhooks.enqueue import enqueue_webhook_events
 
 # How many earlier Message-IDs a reply lists in References (RFC 5322 §3.6.4
 # allows them all; mail clients trim long chains, and so do we).
@@ -137,6 +138,7 @@ async def do_reply_to(
         Event("interaction.created", {"interaction_id": interaction.id, "ticket_id": ticket.id, "customer_id": ticket.customer_id, "channel": channel}),
         Event("outbox.queued", {"outbox_id": outbox.id, "channel": channel}),
     ]
+    await enqueue_webhook_events(session, events)
     return interaction, outbox, events
 
 

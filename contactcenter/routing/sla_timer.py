@@ -24,6 +24,7 @@ from contactcenter.hub import Hub
 from contactcenter.pipeline.route import get_or_create_queue
 from contactcenter.routing.rules import PRIORITY_NAMES, raised
 from contactcenter.settings import Settings
+from contactcenter.webhooks.enqueue import enqueue_webhook_events
 from contactcenter.routing.sla import AT_RISK, BREACHED, OK, PAUSED_STATUS, QueueSla, SlaStanding, queue_sla, settle_pause, standing, ticket_sla
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ async def check_sla(hub: Hub, now: datetime | None = None) -> list[Event]:
         events: list[Event] = []
         async with hub.sessions() as session, session.begin():
             last = await _check_batch(session, hub.settings, now, after, events)
+            await enqueue_webhook_events(session, events)
         hub.bus.publish_all(events)
         published += events
         if last is None:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.contact import InboundContact
 from contactcenter.db.models import Interaction, Survey, Ticket, utcnow
 from contactcenter.events import Event
+from contactcenter.webhooks.enqueue import enqueue_webhook_events
 from contactcenter.hub import Hub
 from contactcenter.identity.normalize import mask
 
@@ -103,6 +104,7 @@ async def take_sms_answer(hub: Hub, contact: InboundContact) -> str | None:
         interaction, events = record_answer(session, survey, rating, "", channel=contact.channel, provider_id=contact.provider_id, now=now)
         interaction.text = contact.text
         interaction.meta = {**interaction.meta, "reply_to": {"kind": "phone", "value": sender.value}}
+        await enqueue_webhook_events(session, events)
         language = survey.language
     hub.bus.publish_all(events)
     log.info("sms %s from %s: survey answer %d on ticket %s", contact.provider_id, mask(sender.value), rating, survey.ticket_id)

@@ -21,6 +21,7 @@ from contactcenter.surveys.tokens import hash_token
 from contactcenter.identity.normalize import is_text
 from contactcenter.web import csrf
 from contactcenter.web.pages import render_page
+from contactcenter.webhooks.enqueue import enqueue_webhook_events
 
 PATH = "/survey/{token}"
 # Tokens are 32 characters; the page says "does not work" alike for a mistyped one and one that never existed.
@@ -62,6 +63,7 @@ async def handle_survey_answer(request: web.Request) -> web.Response:
         if not is_open(survey, now, hub.settings.csat.answer_days):
             return render_page("survey_done.html", status=410, reference=reference, rating=None, already=False)
         _interaction, events = record_answer(session, survey, int(rating_text), comment, channel="web", provider_id=None, now=now)
+        await enqueue_webhook_events(session, events)
     hub.bus.publish_all(events)
     return render_page("survey_done.html", reference=reference, rating=int(rating_text), already=False)
 

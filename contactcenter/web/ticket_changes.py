@@ -19,6 +19,7 @@ from contactcenter.db import queries
 from contactcenter.db.models import Agent, Queue, Ticket
 from contactcenter.errors import ForbiddenError, InputError
 from contactcenter.events import Event
+from contactcenter.webhooks.enqueue import enqueue_webhook_events
 from contactcenter.routing.assignment import do_transfer
 from contactcenter.web.auth import Principal
 
@@ -51,6 +52,7 @@ async def apply_ticket_changes(session: AsyncSession, ticket: Ticket, body: dict
     events += do_update_ticket(session, ticket, actor=principal.actor, priority=priority, type=ticket_type, tags=tags)
     if status is not None or resolution is not None:
         events += do_set_status(session, ticket, status or ticket.status, actor=principal.actor, resolution=resolution)
+    await enqueue_webhook_events(session, events)
     return events
 
 

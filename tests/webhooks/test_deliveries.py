@@ -172,3 +172,20 @@ async def test_bad_subscriptions_are_refused_and_agents_may_not_subscribe(client
                                 headers={"Authorization": f"Bearer {agent_token}"})
     assert refused.status == 403
     assert (await client.delete("/api/v1/webhooks/99", headers=auth)).status == 404
+
+
+async def test_an_agent_change_and_a_reply_are_heard_by_their_subscribers_only(client, hub, auth, receiver):
+    port = free_port()
+    await receiver.start(port)
+    sub = await subscribe(client, auth, f"http://127.0.0.1:{port}/hook", ["ticket.updated", "interaction.created"])
+    receiver.secret = sub["secret"]
+    result = await ingest(hub, make_inbound(channel=ChannelKind.EMAIL, email="erin@example.com", text="Hi"))
+    changed = await client.patch(f"/api/v1/tickets/{result.ticket_id}", json={"priority": 4}, headers=auth)
+    assert changed.status == 200
+    replied = await client.post(f"/api/v1/tickets/{result.ticket_id}/replies", json={"text": "On it."}, headers=auth)
+    assert replied.status == 201, await replied.text()
+    worker = WebhookWorker(hub)
+    async with aiohttp.ClientSession() as http:
+        await eventually(lambda: delivered(worker, http, lambda: len(receiver.events) == 3), what="three events")
+    assert sorted(e["type"] for e in receiver.events) == ["interaction.created", "interaction.created", "ticket.updated"]
+    assert all(e["data"]["ticket_id"] == result.ticket_id for e in receiver.events)
