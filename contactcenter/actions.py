@@ -163,6 +163,8 @@ async def do_answer(
             raise ConflictError("the customer's number has opted out of SMS", code="opted_out")
         interaction, outbox, events = await do_reply_to(session, settings, ticket, target[0], target[1], text, author_agent_id=author_agent_id)
     if ticket.status in ("new", "open"):
+        actor = f"agent:{author_agent_id}" if author_agent_id is not None else "system"
+        audit(session, actor, "ticket.status_changed", ticket, reason="answered", **{"from": ticket.status, "to": "pending"})
         ticket.status = "pending"
     return interaction, outbox, events
 

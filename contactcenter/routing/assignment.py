@@ -262,9 +262,11 @@ async def previous_agents(session: AsyncSession, tickets: list[Ticket]) -> dict[
 def _assign(session: AsyncSession, ticket: Ticket, agent_id: int, now: datetime, *, actor: str, reason: str) -> list[Event]:
     ticket.assignee_id = agent_id
     ticket.assigned_at = now
+    status = {}
     if ticket.status == "new":
         ticket.status = "open"
-    audit(session, actor, "ticket.assigned", ticket, agent_id=agent_id, queue_id=ticket.queue_id, reason=reason)
+        status = {"status": {"from": "new", "to": "open"}}
+    audit(session, actor, "ticket.assigned", ticket, agent_id=agent_id, queue_id=ticket.queue_id, reason=reason, **status)
     return [Event("ticket.assigned", {"ticket_id": ticket.id, "agent_id": agent_id, "queue_id": ticket.queue_id})]
 
 

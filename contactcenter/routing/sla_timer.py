@@ -79,6 +79,7 @@ async def _check_batch(session: AsyncSession, settings: Settings, now: datetime,
             events += await _breach(session, settings, ticket, ticket_terms, found)
         elif found.state == AT_RISK and ticket.sla_state == OK:
             ticket.sla_state = AT_RISK
+            audit(session, "system", "sla.at_risk", ticket, clock=found.clock, due_at=found.due_at.isoformat() if found.due_at else None)
             events.append(Event("sla.at_risk", _event_data(ticket, found)))
         elif found.state == OK and ticket.sla_state == AT_RISK:
             ticket.sla_state = OK  # the clock at risk stopped (say, the first answer went out)
