@@ -602,6 +602,23 @@ _CONTRACT_PATHS: dict[str, Any] = {
         "get": _contract_operation("getAgent", "One person with their fields, presence and load (admin)"),
         "patch": _contract_operation("updateAgent", "Change a person's fields; deactivating hands back their tickets (admin)", _AGENT_FIELDS),
     },
+    "/api/v1/webhooks": {
+        "get": _contract_operation("listWebhooks", "Webhook subscriptions with their status (admin)"),
+        "post": _contract_operation(
+            "createWebhook",
+            "Subscribe a URL to events; the answer holds the signing secret (admin)",
+            {"type": "object", "required": ["url", "events"], "properties": {
+                "url": {"type": "string", "format": "uri"},
+                "events": {"type": "array", "items": {"enum": ["ticket.created", "interaction.created", "ticket.updated", "sla.breached", "csat.answered"]}},
+            }},
+        ),
+    },
+    "/api/v1/webhooks/{id}": {"parameters": _ID_PARAMETER, "delete": _contract_operation("deleteWebhook", "Remove a subscription and its deliveries (admin)")},
+    "/api/v1/webhooks/{id}/resume": {"parameters": _ID_PARAMETER, "post": _contract_operation("resumeWebhook", "Resume a paused subscription (admin)")},
+    "/api/v1/webhooks/{id}/deliveries": {
+        "parameters": _ID_PARAMETER,
+        "get": _contract_operation("listWebhookDeliveries", "Every delivery attempt: time, event, status code, error, duration (admin)"),
+    },
     "/api/v1/audit": {"get": _contract_operation("listAudit", "Audit events, newest first, filtered by entity, entity_id, actor, from, to (admin)")},
     "/api/v1/reports/summary": {"get": _contract_operation("reportSummary", "Report figures for a date range (supervisor); &format=csv for CSV")},
     "/api/v1/tickets/{id}/transfer": {
