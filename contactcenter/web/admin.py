@@ -1,4 +1,4 @@
-"""The admin's pages: people, API tokens and the audit log.
+"""The admin's pages: people, API tokens (with webhook subscriptions) and the audit log.
 
 Forms post and redirect (303) like the agent pages; bad input shows the form
 again with the message and what was typed. People go through the same
@@ -15,15 +15,17 @@ from sqlalchemy import select
 
 from contactcenter.actions import audit
 from contactcenter.db.audit_log import ENTITIES, audit_events, parse_audit_filter
-from contactcenter.db.models import Agent, ApiToken, utcnow
+from contactcenter.db.models import Agent, ApiToken, WebhookSubscription, utcnow
 from contactcenter.db.queries import MAX_ID
 from contactcenter.errors import InputError, NotFoundError
+from contactcenter.events import Event
 from contactcenter.keys import HUB, TOKEN_CACHE
 from contactcenter.people.agents import do_create_agent, do_update_agent
 from contactcenter.people.fields import CHANNELS, ROLES, format_levels, parse_agent_fields, parse_levels
 from contactcenter.web.auth import ROLES as TOKEN_ROLES
 from contactcenter.web.auth import create_api_token
 from contactcenter.web.sessions import Person, check_form, private_page, require_person, see_other
+from contactcenter.webhooks.api import do_resume_webhook, get_subscription
 
 AUDIT_PAGE = 50
 
@@ -37,6 +39,7 @@ def setup_admin_pages(app: web.Application) -> None:
     app.router.add_get("/admin/tokens", handle_tokens)
     app.router.add_post("/admin/tokens", handle_create_token)
     app.router.add_post("/admin/tokens/{id:\\d+}/revoke", handle_revoke_token)
+    app.router.add_post("/admin/webhooks/{id}/resume", handle_resume_webhook)
     app.router.add_get("/admin/audit", handle_audit)
 
 
@@ -140,8 +143,23 @@ async def handle_tokens(request: web.Request) -> web.Response:
 async def _tokens_page(request: web.Request, person: Person, *, status: int = 200, **values: Any) -> web.Response:
     async with request.app[HUB].reads() as session:
         tokens = list(await session.scalars(select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())))
+        webhooks = list(await session.scalars(select(WebhookSubscription).order_by(WebhookSubscription.status.desc(), WebhookSubscription.id)))
     defaults = {"notice": "", "error": "", "new_token": ""}
-    return private_page(request, person, "admin_tokens.html", status=status, tokens=tokens, roles=TOKEN_ROLES, **{**defaults, **values})
+    return private_page(
+        request, person, "admin_tokens.html", status=status, tokens=tokens, webhooks=webhooks, roles=TOKEN_ROLES, **{**defaults, **values}
+    )
+
+
+async def handle_resume_webhook(request: web.Request) -> web.Response:
+    """The tokens page's button for a paused subscription."""
+    person = await require_person(request, "admin")
+    check_form(request, await request.post())
+    hub = request.app[HUB]
+    async with hub.sessions() as session, session.begin():
+        sub = await get_subscription(session, request)
+        await do_resume_webhook(session, sub, person.principal.actor)
+    hub.bus.publish(Event("webhook.resumed", {"subscription_id": sub.id}))
+    return see_other("/admin/tokens#webhooks")
 
 
 async def handle_create_token(request: web.Request) -> web.Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from contactcenter.actions import audit
 from contactcenter.db.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -71,7 +71,7 @@ async def handle_list(request: web.Request) -> web.Response:
     return web.json_response({"items": [subscription_json(s) for s in subs], "next": None})
 
 
-async def _get(session, request: web.Request) -> WebhookSubscription:
+async def get_subscription(session, request: web.Request) -> WebhookSubscription:
     sub = await session.get(WebhookSubscription, path_id(request), with_for_update=True)
     if sub is None:
         raise NotFoundError(f"no webhook {request.match_info['id']}")
@@ -82,7 +82,7 @@ async def handle_delete(request: web.Request) -> web.Response:
     """Its deliveries and their attempts go with it."""
     principal = await require(request, "admin")
     async with request.app[HUB].sessions() as session, session.begin():
-        sub = await _get(session, request)
+        sub = await get_subscription(session, request)
         audit(session, principal.actor, "webhook.deleted", sub, url=sub.url)
         deliveries = select(WebhookDelivery.id).where(WebhookDelivery.subscription_id == sub.id)
         await session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
@@ -92,21 +92,25 @@ async def handle_delete(request: web.Request) -> web.Response:
 
 
 async def handle_resume(request: web.Request) -> web.Response:
-    """A paused subscription gets what waited for it, and its failed deliveries one more round."""
     principal = await require(request, "admin")
     hub = request.app[HUB]
     async with hub.sessions() as session, session.begin():
-        sub = await _get(session, request)
-        if sub.status == "paused":
-            audit(session, principal.actor, "webhook.resumed", sub, failures=sub.consecutive_failures)
-        sub.status, sub.paused_at, sub.consecutive_failures = "active", None, 0
-        failed = (await session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == "failed")
-        )).all()
-        for delivery in failed:
-            delivery.status, delivery.attempts = "pending", 0
+        sub = await get_subscription(session, request)
+        await do_resume_webhook(session, sub, principal.actor)
     hub.bus.publish(Event("webhook.resumed", {"subscription_id": sub.id}))
     return web.json_response(subscription_json(sub))
+
+
+async def do_resume_webhook(session, sub: WebhookSubscription, actor: str) -> None:
+    """Active again: what queued while paused goes out, and failed deliveries get another round."""
+    if sub.status == "paused":
+        audit(session, actor, "webhook.resumed", sub, failures=sub.consecutive_failures)
+    sub.status, sub.paused_at, sub.consecutive_failures = "active", None, 0
+    await session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == "failed")
+        .values(status="pending", attempts=0)
+    )
 
 
 async def handle_deliveries(request: web.Request) -> web.Response:

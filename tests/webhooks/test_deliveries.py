@@ -18,6 +18,7 @@ from contactcenter.web.auth import create_api_token
 from contactcenter.webhooks.worker import WebhookWorker
 from tests.factories import make_inbound, settings_with
 from tests.polling import eventually
+from tests.web.workspace_helpers import add_agent, form_token, sign_in
 
 TOLERANCE_SECONDS = 300
 
@@ -189,3 +190,23 @@ async def test_an_agent_change_and_a_reply_are_heard_by_their_subscribers_only(c
         await eventually(lambda: delivered(worker, http, lambda: len(receiver.events) == 3), what="three events")
     assert sorted(e["type"] for e in receiver.events) == ["interaction.created", "interaction.created", "ticket.updated"]
     assert all(e["data"]["ticket_id"] == result.ticket_id for e in receiver.events)
+
+
+async def test_admins_see_a_paused_webhook_and_resume_it_from_the_tokens_page(client, hub, auth):
+    sub = await subscribe(client, auth, f"http://127.0.0.1:{free_port()}/hook", ["ticket.created"])
+    for n in range(10):
+        await ingest(hub, make_inbound(channel=ChannelKind.EMAIL, email=f"q{n}@example.com", text="Hi"))
+    async with aiohttp.ClientSession() as http:
+        await WebhookWorker(hub).deliver_due(http)
+    await add_agent(hub, email="root@example.com", name="Root", role="admin")
+    await sign_in(client, email="root@example.com")
+    page = await (await client.get("/admin/tokens")).text()
+    assert "is paused" in page and f'data-webhook="{sub["id"]}" class="warning"' in page
+    token = await form_token(client, "/admin/tokens")
+    assert (await client.post(f"/admin/webhooks/{sub['id']}/resume", data={}, allow_redirects=False)).status == 403
+    resumed = await client.post(f"/admin/webhooks/{sub['id']}/resume", data={"csrf_token": token}, allow_redirects=False)
+    assert resumed.status == 303
+    page = await (await client.get("/admin/tokens")).text()
+    assert "is paused" not in page
+    audit = await (await client.get("/api/v1/audit?entity=webhooksubscription", headers=auth)).json()
+    assert [e["action"] for e in audit["items"]] == ["webhook.resumed", "webhook.created"]
