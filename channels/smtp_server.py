@@ -17,7 +17,6 @@ like ours.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import contextlib
 import errno
 import logging
@@ -31,16 +30,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from contactcenter.channels.email_accept import accept_email
 from contactcenter.errors import ContactCenterError, TemporaryError
 from contactcenter.hub import Hub
+from contactcenter.heap import give_back_memory, map_large_blocks
 from contactcenter.keys import HUB
 from contactcenter.identity.normalize import mask, normalize_email
 
 log = logging.getLogger(__name__)
-
-try:
-    LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6")
-    LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
-except (OSError, AttributeError):  # not glibc
-    LIBC = None
 
 # A message that finds the memory budget spent waits this long for its turn.
 MEMORY_WAIT_SECONDS = 30.0
@@ -99,17 +93,6 @@ class LongLineSMTP(SMTP):
 
 class MemoryBudgetSpent(Exception):
     """The bytes of mail in progress would exceed the budget for longer than we wait."""
-
-
-def give_back_memory() -> None:
-    """Hand freed heap back to the system once no mail is in memory.
-
-    CPython frees a 24 MB message's buffers, but glibc keeps the pages in its
-    arenas, so the hub would stay at its peak size after a burst of large mail.
-    malloc_trim(3) returns them; elsewhere than glibc this does nothing.
-    """
-    if LIBC is not None:
-        LIBC.malloc_trim(0)
 
 
 class ByteBudget:
@@ -209,6 +192,7 @@ async def _smtp_receiver(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
     settings = hub.settings.email
     handler = MailboxHandler(hub)
+    map_large_blocks()
     loop = asyncio.get_running_loop()
 
     sessions = [0]

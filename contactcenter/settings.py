@@ -49,6 +49,7 @@ class DatabaseSettings:
 @dataclass(frozen=True, slots=True)
 class IngestSettings:
     batch_size: int
+    max_batch_bytes: int
     writers: int
     max_backlog: int
 
@@ -534,8 +535,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[workspace] login_window_minutes must be more than 0")
     if settings.workspace.board_refresh_seconds < 1:
         raise ConfigError("[workspace] board_refresh_seconds must be at least 1")
-    if settings.ingest.batch_size < 1 or settings.ingest.writers < 1:
-        raise ConfigError("[ingest] batch_size and writers must be at least 1")
+    if settings.ingest.batch_size < 1 or settings.ingest.writers < 1 or settings.ingest.max_batch_bytes < 1:
+        raise ConfigError("[ingest] batch_size, max_batch_bytes and writers must be at least 1")
     if settings.i18n.default_locale not in settings.i18n.locales:
         raise ConfigError("[i18n] default_locale must be one of [i18n] locales")
     if settings.complaints.sla_policy and settings.complaints.sla_policy not in settings.sla.policies:

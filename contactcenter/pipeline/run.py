@@ -10,7 +10,8 @@ Two ways in, both ending in the same batches:
   providers that only need to know we have it: Twilio's SMS webhook and the
   SMTP receiver answer in a few milliseconds, however long the queue.
 
-The writer takes what is waiting (up to `[ingest] batch_size`) and runs each
+The writer takes what is waiting (up to `[ingest] batch_size` contacts and
+`max_batch_bytes` of raw input and attachments, at least one) and runs each
 contact through INGEST_STEPS in one transaction. When one of them fails, the
 batch is rolled back and each contact is written again alone, so only that one
 fails (savepoints would do it too, but cost two statements per contact).
@@ -134,6 +135,10 @@ class _Waiting:
     runs: int = 0
     alone: bool = False  # in a batch that failed: written in a transaction of its own
 
+    def size(self) -> int:
+        """Bytes this contact holds in memory: its raw input and its attachments."""
+        return len(self.raw or b"") + sum(len(a.content) for a in self.contact.attachments)
+
     def settle(self, result: object = None, error: BaseException | None = None) -> None:
         future, self.future = self.future, None
         if future is None or future.done():  # nobody waits, or the caller gave up; the outcome stands
@@ -189,12 +194,12 @@ class IngestWriter:
         """
         async with self.hub.sessions() as session:
             rows = await session.execute(
-                select(InboundRecord.id, InboundRecord.contact, InboundRecord.raw)
+                select(InboundRecord.id, InboundRecord.contact)  # not the raw input: processing does not read it
                 .where(InboundRecord.status == "pending", InboundRecord.contact.is_not(None))
                 .order_by(InboundRecord.id)
             )
-            for record_id, contact, raw in rows:
-                self.process(_Waiting(InboundContact.from_json(contact), raw, None, record_id=record_id))
+            for record_id, contact in rows:
+                self.process(_Waiting(InboundContact.from_json(contact), None, None, record_id=record_id))
         return len(self.waiting)
 
     async def close(self) -> None:
@@ -208,12 +213,12 @@ class IngestWriter:
             item.settle(error=TemporaryError("the hub is stopping"))
 
     async def _run(self) -> None:
-        size = self.hub.settings.ingest.batch_size
+        size, max_bytes = self.hub.settings.ingest.batch_size, self.hub.settings.ingest.max_batch_bytes
         while True:
             if self.storing:
-                batch, write = _take(self.storing, size), self._store
+                batch, write = _take(self.storing, size, max_bytes), self._store
             elif self.waiting:
-                batch, write = _take(self.waiting, size), self._write
+                batch, write = _take(self.waiting, size, max_bytes), self._write
             else:
                 if not self.writing:
                     self.idle.set()
@@ -256,6 +261,7 @@ class IngestWriter:
             return
         for item, record in zip(batch, records):
             item.record_id = record.id
+            item.raw = None  # kept in the record; processing needs only the contact
             item.settle()
             self.waiting.append(item)
 
@@ -315,10 +321,17 @@ class IngestWriter:
             self._wake()
 
 
-def _take(queue: deque[_Waiting], size: int) -> list[_Waiting]:
-    """The next batch: up to `size` contacts in arrival order, or one that must be written alone."""
+def _take(queue: deque[_Waiting], size: int, max_bytes: int) -> list[_Waiting]:
+    """The next batch: up to `size` contacts in arrival order holding at most `max_bytes`, or one alone.
+
+    The byte budget keeps a burst of large mail from being stored or written
+    all in one transaction (each copy the database driver makes is the batch's
+    size); a contact larger than the budget is a batch by itself.
+    """
     batch = [queue.popleft()]
-    while queue and len(batch) < size and not batch[0].alone and not queue[0].alone:
+    held = batch[0].size()
+    while queue and len(batch) < size and not batch[0].alone and not queue[0].alone and held + queue[0].size() <= max_bytes:
+        held += queue[0].size()
         batch.append(queue.popleft())
     return batch
 
