@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import func, select
 
 from contactcenter.actions import do_reply
@@ -212,3 +214,15 @@ def test_skill_levels_rank_agents_and_ties_fall_back_to_load():
     assert choose_agent("email", ["billing", "refunds"], [low, high, same_but_busier], previous=None) is high
     assert choose_agent("email", [], [low, high], previous=None) is low  # no skills asked: load decides
     assert choose_agent("email", ["billing"], [low, high], previous=1) is low  # the customer's own agent first
+
+
+async def test_a_round_with_nothing_to_place_does_not_wait_for_the_write_lock(routing_hub):
+    """On SQLite the assigner wakes on every new ticket; while the ingest writer
+    holds the write lock, a round with no agent free must not queue behind it."""
+    hub = routing_hub
+    async with hub.sessions() as session, session.begin():
+        await make_ticket(session, channel="api")  # waiting, and nobody available to take it
+    async with hub.sessions() as writer, writer.begin():
+        await writer.execute(select(func.count()).select_from(Ticket))  # BEGIN IMMEDIATE on SQLite: the lock is held
+        async with asyncio.timeout(5):  # far below the busy timeout a lock wait would take
+            assert await assign_waiting(hub) == 0

@@ -1,8 +1,13 @@
 """The outbox: durable delivery of everything we send, on every channel.
 
 Messages are rows written in the same transaction as the interaction that
-caused them (`actions.do_reply`). This worker claims due rows, sends each
-through its channel's `send()` outside any transaction, and records the attempt.
+caused them (`actions.do_reply`). This worker claims a batch of due rows in one
+short transaction, then sends them one at a time through the channel's `send()`
+outside any transaction. Each message the provider accepted is recorded as sent
+at once, in a short transaction of its own, before the next one goes out: a
+`kill -9` then repeats at most the one message in flight (the provider took it,
+the hub had not yet written that down). Failures only reschedule a row, so
+they are written together, in one transaction at the end of the pass.
 A claimed row carries a lease; if the process dies mid-send, the row is offered
 again once the lease runs out. With PostgreSQL, `FOR UPDATE SKIP LOCKED` lets
 several hub processes share the work without sending anything twice.
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -66,13 +72,27 @@ class OutboxWorker:
                 self._wakeup.set()
 
     async def deliver_due(self) -> int:
-        """Claim and send one batch of due messages; returns how many were claimed."""
-        claimed = await self._claim()
-        await asyncio.gather(*(self._deliver(row_id, payload) for row_id, payload in claimed))
+        """Claim and send one batch of due messages; returns how many were claimed.
+
+        One at a time, not side by side: with several sends in flight a crash
+        would repeat each one the provider had accepted but the hub not recorded.
+        """
+        claimed, lease_until = await self._claim()
+        failures: list[Failure] = []
+        for row_id, payload in claimed:
+            if utcnow() >= lease_until:
+                break  # slow sends used up the lease: the rest may be another worker's by now
+            failure = await self._deliver(row_id, payload)
+            if failure is not None:
+                failures.append(failure)
+        if failures:
+            await self._record_failures(failures)
         return len(claimed)
 
-    async def _claim(self) -> list[tuple[int, dict]]:
+    async def _claim(self) -> tuple[list[tuple[int, dict]], datetime]:
+        """-> the claimed (id, payload) rows and when their lease runs out."""
         now = utcnow()
+        lease_until = now + timedelta(seconds=self.settings.lease_seconds)
         due = (
             select(OutboxMessage.id)
             .where(
@@ -91,15 +111,16 @@ class OutboxWorker:
                 .where(OutboxMessage.id.in_(due.scalar_subquery()))
                 .values(
                     status="sending",
-                    lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                    lease_until=lease_until,
                     attempts=OutboxMessage.attempts + 1,
                 )
                 .returning(OutboxMessage.id, OutboxMessage.payload)
                 .execution_options(synchronize_session=False)
             )
-            return [(row.id, row.payload) for row in rows]
+            return [(row.id, row.payload) for row in rows], lease_until
 
-    async def _deliver(self, row_id: int, payload: dict) -> None:
+    async def _deliver(self, row_id: int, payload: dict) -> Failure | None:
+        """Send one message; record it at once if accepted, else return the failure."""
         message = OutboundMessage.from_json(payload)
         channel = self.hub.channels.get(message.channel)
         started = utcnow()
@@ -108,12 +129,12 @@ class OutboxWorker:
                 raise ChannelSendError(f"no {message.channel} channel is configured", retryable=False)
             receipt = await channel.send(message)
         except ChannelSendError as exc:
-            await self._record_failure(row_id, message, str(exc), exc.retryable, started)
+            return Failure(row_id, message, str(exc), exc.retryable, started)
         except Exception as exc:  # noqa: BLE001 - an adapter bug must not lose the message
             log.exception("outbox %s: %s adapter failed", row_id, message.channel)
-            await self._record_failure(row_id, message, repr(exc), True, started)
-        else:
-            await self._record_success(row_id, message, receipt, started)
+            return Failure(row_id, message, repr(exc), True, started)
+        await self._record_success(row_id, message, receipt, started)
+        return None
 
     async def _record_success(self, row_id: int, message: OutboundMessage, receipt: SendReceipt, started: datetime) -> None:
         now = utcnow()
@@ -139,24 +160,40 @@ class OutboxWorker:
         log.info("outbox %s: %s to %s %s", row_id, message.channel, mask(message.to), receipt.status)
         self.hub.bus.publish(Event("outbox.sent", {"outbox_id": row_id, "interaction_id": message.interaction_id}))
 
-    async def _record_failure(self, row_id: int, message: OutboundMessage, error: str, retryable: bool, started: datetime) -> None:
+    async def _record_failures(self, failures: list[Failure]) -> None:
+        """Reschedule (or give up on) the pass's failed messages, in one transaction."""
         now = utcnow()
+        given_up = []
         async with self.hub.sessions() as session, session.begin():
-            row = await session.get_one(OutboxMessage, row_id)
-            row.attempt_log = [*row.attempt_log, _attempt(started, "failed", error)]
-            row.last_error = error[:2000]
-            row.lease_until = None
-            interaction = await session.get_one(Interaction, row.interaction_id)
-            if retryable and row.attempts < self.settings.max_attempts:
-                row.status = "pending"
-                row.next_attempt_at = now + backoff(self.settings, row.attempts)
-                interaction.delivery_status = "retrying"
-            else:
-                row.status = "failed"
-                interaction.delivery_status = "failed"
-        log.warning("outbox %s: %s to %s failed (%s): %s", row_id, message.channel, mask(message.to), row.status, error)
-        if row.status == "failed":
-            self.hub.bus.publish(Event("outbox.failed", {"outbox_id": row_id, "interaction_id": message.interaction_id}))
+            for failure in failures:
+                row = await session.get_one(OutboxMessage, failure.row_id)
+                row.attempt_log = [*row.attempt_log, _attempt(failure.started, "failed", failure.error)]
+                row.last_error = failure.error[:2000]
+                row.lease_until = None
+                interaction = await session.get_one(Interaction, row.interaction_id)
+                if failure.retryable and row.attempts < self.settings.max_attempts:
+                    row.status = "pending"
+                    row.next_attempt_at = now + backoff(self.settings, row.attempts)
+                    interaction.delivery_status = "retrying"
+                else:
+                    row.status = "failed"
+                    interaction.delivery_status = "failed"
+                    given_up.append(failure)
+                message = failure.message
+                log.warning("outbox %s: %s to %s failed (%s): %s", failure.row_id, message.channel, mask(message.to), row.status, failure.error)
+        for failure in given_up:
+            self.hub.bus.publish(Event("outbox.failed", {"outbox_id": failure.row_id, "interaction_id": failure.message.interaction_id}))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One send that did not go through, to be written down with the pass's others."""
+
+    row_id: int
+    message: OutboundMessage
+    error: str
+    retryable: bool
+    started: datetime
 
 
 def backoff(settings: OutboxSettings, attempts: int) -> timedelta:

@@ -120,7 +120,16 @@ def choose_agent(channel: str, required: list[str], slots: list[AgentSlot], prev
 
 
 async def assign_round(hub: Hub, batch: int = BATCH_SIZE) -> RoundResult:
-    """Place up to `batch` waiting tickets in one transaction; publish after commit."""
+    """Place up to `batch` waiting tickets in one transaction; publish after commit.
+
+    The round first looks, without a write lock, whether anything could be
+    placed: the assigner wakes on every new ticket and interaction, and on
+    SQLite an empty round taking the write lock each time would make the
+    ingest writer wait for nothing.
+    """
+    async with hub.reads() as session:
+        if not await _has_placeable_work(session, hub.settings):
+            return RoundResult([], False)
     events: list[Event] = []
     now = utcnow()
     async with hub.sessions() as session, session.begin():
@@ -129,7 +138,17 @@ async def assign_round(hub: Hub, batch: int = BATCH_SIZE) -> RoundResult:
     return result
 
 
-async def _assign_in(session: AsyncSession, settings: Settings, batch: int, now: datetime, events: list[Event]) -> RoundResult:
+@dataclass
+class _Candidates:
+    """What a round sees before locking: queues, available agents, and the waiting tickets they could take."""
+
+    queues: dict[int, Queue]
+    slots: list[AgentSlot]
+    waiting: Select[Ticket]
+
+
+async def _candidates(session: AsyncSession, settings: Settings) -> _Candidates | None:
+    """None when no available agent has room for any queue's work."""
     queues = {q.id: q for q in await session.scalars(select(Queue))}
     agents = list(await session.scalars(_available_agents()))
     slots = await _slots(session, settings, agents)
@@ -141,8 +160,20 @@ async def _assign_in(session: AsyncSession, settings: Settings, batch: int, now:
         if any(s.has_skills(queue.skills) and s.has_room(channel) for s in slots)
     ]
     if not placeable:
+        return None
+    return _Candidates(queues, slots, _waiting().where(or_(*placeable)))
+
+
+async def _has_placeable_work(session: AsyncSession, settings: Settings) -> bool:
+    candidates = await _candidates(session, settings)
+    return candidates is not None and bool(await session.scalar(select(exists(candidates.waiting.subquery().select()))))
+
+
+async def _assign_in(session: AsyncSession, settings: Settings, batch: int, now: datetime, events: list[Event]) -> RoundResult:
+    candidates = await _candidates(session, settings)
+    if candidates is None:
         return RoundResult([], False)
-    waiting = _waiting().where(or_(*placeable))
+    queues, slots, waiting = candidates.queues, candidates.slots, candidates.waiting
     tickets = list(
         await session.scalars(
             waiting.order_by(Ticket.priority.desc(), Ticket.created_at, Ticket.id).limit(batch).with_for_update(skip_locked=True)
