@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -29,10 +28,11 @@ from contactcenter.i18n import gettext as _, normalize_language, reading_as
 from contactcenter.identity.normalize import is_text, normalize_email, normalize_name
 from contactcenter.keys import HUB
 from contactcenter.pipeline.run import ContactKeptForReplay, ingest
+from contactcenter.settings import TEMPLATES_DIR
 
 log = logging.getLogger(__name__)
 
-SCRIPT = Path(__file__).resolve().parent.parent / "templates" / "static" / "chat-widget.js"
+SCRIPT = TEMPLATES_DIR / "static" / "chat-widget.js"
 MAX_FRAME_BYTES = 16 * 1024
 MAX_CLIENT_ID_CHARS = 64
 HISTORY_LIMIT = 200
@@ -87,7 +87,7 @@ async def handle_socket(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="this origin may not open a chat")
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
     await ws.prepare(request)
-    connection = ChatConnection()
+    connection = ChatConnection(socket=ws)
     sockets = request.app[CHAT_SOCKETS]
     writer = asyncio.create_task(_write(ws, connection))
     visitor: Visitor | None = None

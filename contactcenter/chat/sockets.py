@@ -23,6 +23,7 @@ QUEUE_FRAMES = 100
 
 @dataclass(eq=False)
 class ChatConnection:
+    socket: web.WebSocketResponse
     reference: str = ""
     frames: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE_FRAMES))
 
@@ -49,10 +50,13 @@ class ChatSockets:
             if not open_ones:
                 del self.by_reference[connection.reference]
 
+    def open_on(self, reference: str) -> list[ChatConnection]:
+        return list(self.by_reference.get(reference, ()))
+
     def push(self, reference: str, message: OutboundMessage) -> int:
         """Hand the answer to every widget open on that ticket; -> how many took it."""
         frame = {"type": "message", "id": message.interaction_id, "from": "agent", "text": message.text}
-        return sum(connection.offer(frame) for connection in list(self.by_reference.get(reference, ())))
+        return sum(connection.offer(frame) for connection in self.open_on(reference))
 
 
 CHAT_SOCKETS = web.AppKey("chat_sockets", ChatSockets)
