@@ -108,6 +108,7 @@ async def test_a_signed_identity_is_verified_and_a_forged_one_claimed(chat, hub,
 
 
 async def test_with_nobody_available_the_message_becomes_an_email_ticket(chat, hub):
+    hub.settings = settings_with(hub.settings, tickets={"auto_acknowledge": True})
     ws, welcome = await open_chat(chat, name="Carol")
     assert welcome["available"] is False and welcome["needs_email"] is True
     await ws.send_json({"type": "message", "client_id": "c1", "text": "Anyone there?"})
@@ -118,5 +119,7 @@ async def test_with_nobody_available_the_message_becomes_an_email_ticket(chat, h
     assert ack["offline"] is True
     async with hub.sessions() as session:
         ticket = await session.scalar(select(Ticket))
+        mail = (await session.execute(select(OutboxMessage.channel, OutboxMessage.recipient))).all()
     assert ticket.channel == "web"
+    assert mail == [("email", "carol@example.com")]  # the acknowledgement (or the address check) goes by email
     await ws.close()
