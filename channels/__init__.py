@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from contactcenter.channels.chat import ChatChannel
 from contactcenter.channels.email_channel import EmailChannel
 from contactcenter.channels.twilio_sms import TwilioSmsChannel
 from contactcenter.channels.twilio_voice import TwilioVoiceChannel
@@ -19,4 +20,4 @@ if TYPE_CHECKING:
 
 
 def build_channels(hub: Hub) -> list[Channel]:
-    return [WebChannel(hub), EmailChannel(hub), TwilioSmsChannel(hub), TwilioVoiceChannel(hub)]
+    return [WebChannel(hub), EmailChannel(hub), TwilioSmsChannel(hub), TwilioVoiceChannel(hub), ChatChannel(hub)]

@@ -44,10 +44,14 @@ async def do_reply(
     Raises ConflictError when the customer cannot be reached that way (no
     address, or the number opted out of SMS).
     """
-    target_kind, target = await reply_target(session, ticket)
+    if ticket.channel == ChannelKind.CHAT:
+        # A chat is answered on the chat: the widgets open on the ticket (channels/chat.py).
+        target_kind, target = "chat", ticket.reference
+    else:
+        target_kind, target = await reply_target(session, ticket)
     if target is None:
         raise ConflictError("the customer has no address or number to reply to", code="no_reply_address")
-    if target_kind != "email" and await is_opted_out(session, target):
+    if target_kind == "phone" and await is_opted_out(session, target):
         raise ConflictError("the customer's number has opted out of SMS", code="opted_out")
     customer = await session.get(Customer, ticket.customer_id)
     language = customer_locale(settings, customer.language if customer else "")
@@ -88,7 +92,7 @@ async def do_reply_to(
     its cost.
     """
     now = now or utcnow()
-    channel = ChannelKind.EMAIL if target_kind == "email" else ChannelKind.SMS
+    channel = {"email": ChannelKind.EMAIL, "chat": ChannelKind.CHAT}.get(target_kind, ChannelKind.SMS)
     message_id = in_reply_to = ""
     references: tuple[str, ...] = ()
     if channel == ChannelKind.EMAIL:

@@ -21,6 +21,7 @@ class ChannelKind(enum.StrEnum):
     EMAIL = "email"
     SMS = "sms"
     VOICE = "voice"
+    CHAT = "chat"
 
 
 class TicketType(enum.StrEnum):

@@ -303,6 +303,13 @@ class ComplaintSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatSettings:
+    enabled: bool
+    allowed_origins: list[str]
+    identity_secret: str
+
+
+@dataclass(frozen=True, slots=True)
 class I18nSettings:
     default_locale: str
     locales: list[str]
@@ -328,6 +335,7 @@ class Settings:
     csat: CsatSettings
     complaints: ComplaintSettings
     i18n: I18nSettings
+    chat: ChatSettings
     retention: RetentionSettings
     paths: PathsSettings
     # Where the file came from, for messages; not a key.

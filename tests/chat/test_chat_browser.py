@@ -1,0 +1,116 @@
+"""The widget on another site's page, in Chromium: a customer and an agent chat live."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from aiohttp import web
+from sqlalchemy import func, select
+
+from contactcenter.app import create_app
+from contactcenter.chat.sockets import CHAT_SOCKETS
+from contactcenter.db.models import Interaction, Ticket
+from tests.factories import settings_with
+from tests.polling import eventually
+from tests.web.browser_helpers import browser_sign_in
+from tests.web.workspace_helpers import add_agent
+
+
+@pytest.fixture
+async def site(aiohttp_server):
+    """A third-party page on its own origin that embeds the widget of the hub at `site.hub["url"]`."""
+    hub: dict[str, str] = {}
+
+    async def page(request: web.Request) -> web.Response:
+        hub_url = hub["url"]
+        return web.Response(
+            text=f'<!doctype html><html lang="en"><body><h1>Shop</h1><script src="{hub_url}/chat/widget.js"></script></body></html>',
+            content_type="text/html",
+        )
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    server = await aiohttp_server(app)
+    server.hub = hub
+    return server
+
+
+async def count_chat(hub, text: str) -> int:
+    async with hub.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(Interaction).where(Interaction.text == text))
+
+
+async def test_a_customer_and_an_agent_chat_live_across_a_dropped_connection(browser, aiohttp_client, hub, site):
+    origin = f"http://127.0.0.1:{site.port}"
+    hub.settings = settings_with(hub.settings, chat={"allowed_origins": [origin]})
+    app = create_app(hub.settings, hub)
+    client = await aiohttp_client(app)
+    site.hub["url"] = str(client.make_url("")).rstrip("/")
+    await add_agent(hub, presence="available")
+
+    customer_context = await browser.new_context()
+    customer = await customer_context.new_page()
+    await customer.goto(f"{origin}/")
+    await customer.click(".cc-chat-toggle")
+    await customer.fill(".cc-chat-prechat input[name=name]", "Alice Visitor")
+    await customer.fill(".cc-chat-prechat input[name=email]", "alice@example.com")
+    await customer.keyboard.press("Enter")
+    await customer.fill(".cc-chat-compose textarea", "Hello, my order 42 is late")
+    await customer.keyboard.press("Enter")
+
+    async def the_ticket():
+        async with hub.sessions() as session:
+            return await session.scalar(select(Ticket))
+
+    ticket = await eventually(the_ticket, timeout=10, what="the chat ticket")
+    _, agent = await browser_sign_in(browser, client, "ada@example.com")
+    await agent.goto(str(client.make_url(f"/agent/tickets/{ticket.reference}")))
+    await agent.locator("#timeline-items li", has_text="Hello, my order 42 is late").wait_for(timeout=10_000)
+    await customer.fill(".cc-chat-compose textarea", "Are you there?")
+    await customer.keyboard.press("Enter")
+    await agent.locator("#timeline-items li", has_text="Are you there?").wait_for(timeout=10_000)  # live, no reload
+
+    await agent.fill("#reply-text", "Yes, looking at order 42 now.")
+    await agent.click("#reply button[type=submit]")
+    started = time.monotonic()
+    await customer.locator(".cc-chat-agent", has_text="Yes, looking at order 42 now.").wait_for(timeout=5_000)
+    assert time.monotonic() - started < 1.0
+
+    # The hub cuts the connection; both sides write while it is down or coming back.
+    for connection in app[CHAT_SOCKETS].open_on(ticket.reference):
+        await connection.socket.close()
+    await customer.fill(".cc-chat-compose textarea", "Written while cut off")
+    await customer.keyboard.press("Enter")
+    await agent.fill("#reply-text", "Answered while you were away.")
+    await agent.click("#reply button[type=submit]")
+    await customer.locator(".cc-chat-agent", has_text="Answered while you were away.").wait_for(timeout=10_000)
+    await agent.locator("#timeline-items li", has_text="Written while cut off").wait_for(timeout=10_000)
+
+    # A reload keeps the conversation, each message once (in the order the hub stored them:
+    # the answer may come before what the customer wrote while cut off).
+    await customer.reload()
+    await customer.click(".cc-chat-toggle")
+    await customer.locator(".cc-chat-agent", has_text="Answered while you were away.").wait_for(timeout=10_000)
+    lines = await customer.locator(".cc-chat-log li").all_inner_texts()
+    assert sorted(line.split(": ", 1)[1] for line in lines) == sorted([
+        "Hello, my order 42 is late", "Are you there?", "Yes, looking at order 42 now.",
+        "Written while cut off", "Answered while you were away.",
+    ])
+    for text in ("Hello, my order 42 is late", "Written while cut off", "Answered while you were away."):
+        assert await count_chat(hub, text) == 1
+    await customer_context.close()
+
+
+async def test_a_page_of_a_disallowed_origin_gets_no_chat(browser, aiohttp_client, hub, site):
+    hub.settings = settings_with(hub.settings, chat={"allowed_origins": ["https://shop.example"]})
+    client = await aiohttp_client(create_app(hub.settings, hub, workers=False))
+    site.hub["url"] = str(client.make_url("")).rstrip("/")
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"http://127.0.0.1:{site.port}/")
+    await page.click(".cc-chat-toggle")
+    await page.fill(".cc-chat-prechat input[name=name]", "Mallory")
+    await page.keyboard.press("Enter")
+    await page.locator(".cc-chat-status", has_text="Connection lost").wait_for(timeout=10_000)
+    async with hub.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Interaction)) == 0
