@@ -59,7 +59,7 @@ def clean_line(value: str, max_chars: int) -> str:
     """One line (a subject): line breaks become spaces, runs of spaces fold, at most `max_chars`."""
     text = _LINE_BREAKS.sub(" ", value)
     text = _SURROGATES.sub("\ufffd", _CONTROLS.sub("", text))
-    return " ".join(text.split())[:max_chars]
+    return " ".join(text.split())[:max_chars].rstrip()  # a cut never leaves a space a second cleaning would drop
 
 
 def clean_name(value: str, max_chars: int = NAME_CHARS) -> str:
