@@ -58,3 +58,20 @@ async def test_an_agents_answer_setting_the_ticket_pending_is_audited(aiohttp_cl
     assert replied.status == 201, await replied.text()
     changes = [(actor, d) for actor, action, d in await audit_of(client, admin, result.ticket_id) if action == "ticket.status_changed"]
     assert changes == [(f"agent:{agent.id}", {"from": "new", "to": "pending", "reason": "answered"})]
+
+
+async def test_a_new_ticket_is_audited_with_the_routing_rules_that_fired(client, auth):
+    created = await client.post(
+        "/api/v1/contacts",
+        json={"email": "erin@example.com", "message": "You charged me twice", "type": "complaint"},
+        headers=auth,
+    )
+    assert created.status in (200, 201), await created.text()
+    ticket_id = (await created.json())["ticket_id"]
+    routed = [(actor, d) for actor, action, d in await audit_of(client, auth, ticket_id) if action == "ticket.routed"]
+    [(actor, details)] = routed
+    assert actor == "system" and details["rules"] == ["complaints first"]
+    assert (details["queue"], details["type"]) == ("general", "complaint")
+    # A follow-up on the same ticket is not routed again.
+    await client.post("/api/v1/contacts", json={"email": "erin@example.com", "message": "Any news?"}, headers=auth)
+    assert len([a for _, a, _ in await audit_of(client, auth, ticket_id) if a == "ticket.routed"]) == 1

@@ -34,6 +34,7 @@ class IngestContext:
     ticket: Ticket | None = None
     ticket_created: bool = False
     queue: QueueRow | None = None  # route: where a new ticket went
+    rules_fired: tuple[str, ...] = ()  # route: the routing rules that placed a new ticket, for the audit trail
     interaction: Interaction | None = None
     events: list[Event] = field(default_factory=list)
 

@@ -6,7 +6,7 @@ import hashlib
 
 from sqlalchemy import bindparam, select
 
-from contactcenter.actions import do_reopen
+from contactcenter.actions import audit, do_reopen
 from contactcenter.db.models import Attachment, AttachmentBlob, Interaction
 from contactcenter.events import Event
 from contactcenter.pipeline.context import IngestContext
@@ -24,6 +24,10 @@ async def log_interaction(ctx: IngestContext) -> None:
     if ctx.ticket.id is None:
         # A new ticket goes in with its routing: one INSERT, not an INSERT and an UPDATE.
         await ctx.session.flush()
+    if ctx.ticket_created:
+        # Which rules placed it, for the audit trail (the same event voice writes for a call).
+        audit(ctx.session, "system", "ticket.routed", ctx.ticket, queue=ctx.queue.name if ctx.queue else None,
+              priority=ctx.ticket.priority, type=ctx.ticket.type, rules=list(ctx.rules_fired))
     reply = contact.reply_identity()
     interaction = Interaction(
         ticket_id=ctx.ticket.id,

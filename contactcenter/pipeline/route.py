@@ -50,6 +50,7 @@ async def route_ticket(ctx: IngestContext) -> None:
     settings = ctx.hub.settings
     decision = choose_route(settings, routing_facts(ctx))
     ctx.queue = await find_queue_row(ctx, decision.queue)
+    ctx.rules_fired = decision.rules
     ctx.ticket.queue_id = ctx.queue.id
     ctx.ticket.priority = decision.priority
     ctx.ticket.type = decision.type

@@ -34,6 +34,7 @@ from contactcenter.settings import Settings
 from contactcenter.voice.call_presence import do_agent_connected, do_agent_hung_up, publish_after_commit
 from contactcenter.voice.calls import call_facts, lock_call, merge_call_facts
 from contactcenter.voice.reach import choose_destination
+from contactcenter.webhooks.enqueue import enqueue_webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ async def start_callback(hub: Hub, reference: str, agent_id: int) -> str:
         await session.flush()
         audit(session, f"agent:{agent_id}", "call.callback_started", ticket, call_sid=leg_sid, to=mask(number or ""))
         events.append(Event("interaction.created", {"interaction_id": interaction.id, "ticket_id": ticket.id, "customer_id": ticket.customer_id, "channel": ChannelKind.VOICE}))
+        await enqueue_webhook_events(session, events)
     hub.bus.publish_all(events)
     return leg_sid
 

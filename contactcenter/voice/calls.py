@@ -26,6 +26,7 @@ from contactcenter.routing.assignment import has_skills
 from contactcenter.routing.rules import RoutingFacts, choose_route
 from contactcenter.settings import Settings
 from contactcenter.voice.reach import is_reachable
+from contactcenter.webhooks.enqueue import enqueue_webhook_events
 from contactcenter.contact import ChannelKind, TicketType
 from contactcenter.db.models import Agent, Customer, Interaction, Queue, Ticket, utcnow
 from contactcenter.events import Event
@@ -226,6 +227,7 @@ async def attach_voicemail(hub: Hub, call_sid: str, recording_sid: str, **facts:
         voicemail.meta = {**voicemail.meta, "voicemail": {**voicemail.meta.get("voicemail", {}), **details}}
         merge_call_facts(call, {"voicemail": recording_sid})
         voicemail_id = voicemail.id
+        await enqueue_webhook_events(session, events)
     hub.bus.publish_all(events)
     return voicemail_id
 
@@ -248,6 +250,7 @@ async def record_call_status(hub: Hub, call_sid: str, status: str, *, sequence: 
         if not stale:
             merge_call_facts(call, {"status": status, "sequence": sequence, **facts})
         outcome, events = await _settle(session, call)
+        await enqueue_webhook_events(session, events)
     hub.bus.publish_all(events)
     return outcome
 
@@ -264,6 +267,7 @@ async def record_queue_result(hub: Hub, call_sid: str, result: str, **facts: Any
             return None
         merge_call_facts(call, {"queue_result": result or None, **facts})
         outcome, events = await _settle(session, call)
+        await enqueue_webhook_events(session, events)
     hub.bus.publish_all(events)
     return outcome
 

@@ -26,7 +26,7 @@ async def test_opt_out_from_a_new_number_is_on_record_before_the_acknowledgement
     assert (await point(hub)).opted_out is True
     async with hub.sessions() as session:
         assert list(await session.scalars(select(OutboxMessage))) == []  # acknowledge saw the opt-out
-        [event] = await session.scalars(select(AuditEvent))
+        [event] = await session.scalars(select(AuditEvent).where(AuditEvent.action != "ticket.routed"))
     assert (event.action, event.actor) == ("sms.opt_out", "system")
 
 

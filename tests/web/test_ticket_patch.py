@@ -15,9 +15,12 @@ async def _ticket(hub, **extra) -> int:
 
 
 async def _audit(hub, ticket_id: int) -> list[tuple[str, dict]]:
+    """The ticket's audit after it was created and routed (`ticket.routed`, tested in test_automatic_audit)."""
     async with hub.sessions() as session:
         rows = await session.scalars(
-            select(AuditEvent).where(AuditEvent.subject_type == "ticket", AuditEvent.subject_id == ticket_id).order_by(AuditEvent.id)
+            select(AuditEvent)
+            .where(AuditEvent.subject_type == "ticket", AuditEvent.subject_id == ticket_id, AuditEvent.action != "ticket.routed")
+            .order_by(AuditEvent.id)
         )
         return [(e.action, e.details) for e in rows]
 
