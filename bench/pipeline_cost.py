@@ -111,6 +111,8 @@ async def main(options: argparse.Namespace) -> None:
     statements = [0]
     event.listen(hub.engine.sync_engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
     contacts = await contacts_for(hub, options.mix, options.contacts, random.Random(1))
+    if hub.ingest_writer.sqlite is not None:  # the ingest writer's own connection (db/writer.py)
+        event.listen(hub.ingest_writer.sqlite.engine.sync_engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
     steps = time_steps(statements) if options.steps else {}
     send = run.accept if options.accept else run.ingest
 

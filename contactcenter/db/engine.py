@@ -21,6 +21,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from contactcenter.db.writer import SQLiteWriter
 from contactcenter.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -90,6 +91,11 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+def create_sqlite_writer(engine: AsyncEngine) -> SQLiteWriter:
+    """The ingest writer's thread and connection, on the database `engine` opens (db/writer.py)."""
+    return SQLiteWriter(engine.url.render_as_string(hide_password=False), _setup_sqlite)
 
 
 def is_unavailable(exc: BaseException) -> bool:

@@ -39,7 +39,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import InboundContact
-from contactcenter.db.engine import is_unavailable
+from contactcenter.db.engine import create_sqlite_writer, is_unavailable
 from contactcenter.db.models import InboundRecord, format_reference, utcnow
 from contactcenter.errors import TemporaryError
 from contactcenter.hub import Hub
@@ -164,7 +164,12 @@ class IngestWriter:
         # For /metrics: what this process wrote since it started.
         self.processed: Counter[str] = Counter()  # contacts by channel
         self.batches = 0
-        writers = 1 if hub.engine.dialect.name == "sqlite" else hub.settings.ingest.writers
+        # On SQLite, one writer with a thread and connection of its own: the
+        # whole batch is one hand-off (db/writer.py). On PostgreSQL the batch
+        # runs here, on asyncpg, which hands nothing off.
+        self.sqlite = create_sqlite_writer(hub.engine) if hub.engine.dialect.name == "sqlite" else None
+        self.sessions = self.sqlite.sessions if self.sqlite is not None else hub.sessions
+        writers = 1 if self.sqlite is not None else hub.settings.ingest.writers
         self.tasks = [self.loop.create_task(self._run(), name=f"ingest-writer-{i}") for i in range(writers)]
 
     def serves_running_loop(self) -> bool:
@@ -211,6 +216,14 @@ class IngestWriter:
         await asyncio.gather(*self.tasks, return_exceptions=True)
         for item in (*self.storing, *self.waiting):
             item.settle(error=TemporaryError("the hub is stopping"))
+        if self.sqlite is not None:
+            await self.sqlite.close()
+
+    async def _in_writer(self, work, *args):  # noqa: ANN001, ANN002, ANN202
+        """`await work(*args)` where this writer's sessions live: its thread on SQLite, here otherwise."""
+        if self.sqlite is not None:
+            return await self.sqlite.run(work, *args)
+        return await work(*args)
 
     async def _run(self) -> None:
         size, max_bytes = self.hub.settings.ingest.batch_size, self.hub.settings.ingest.max_batch_bytes
@@ -241,8 +254,22 @@ class IngestWriter:
 
     async def _store(self, batch: list[_Waiting]) -> None:
         try:
-            async with self.hub.sessions() as session, session.begin():
-                records = [
+            record_ids = await self._in_writer(self._insert_records, batch)
+        except Exception as exc:  # noqa: BLE001 - nothing was stored; the providers retry
+            if not is_unavailable(exc):
+                log.exception("could not store %d accepted contacts", len(batch))
+            for item in batch:
+                item.settle(error=TemporaryError("the database is unavailable"))
+            return
+        for item, record_id in zip(batch, record_ids):
+            item.record_id = record_id
+            item.raw = None  # kept in the record; processing needs only the contact
+            item.settle()
+            self.waiting.append(item)
+
+    async def _insert_records(self, batch: list[_Waiting]) -> list[int]:
+        async with self.sessions() as session, session.begin():
+            records = [
                     InboundRecord(
                         channel=item.contact.channel,
                         provider_id=item.contact.provider_id,
@@ -250,44 +277,40 @@ class IngestWriter:
                         contact=item.contact.to_json(),
                         status="pending",
                     )
-                    for item in batch
-                ]
-                session.add_all(records)
-        except Exception as exc:  # noqa: BLE001 - nothing was stored; the providers retry
-            if not is_unavailable(exc):
-                log.exception("could not store %d accepted contacts", len(batch))
-            for item in batch:
-                item.settle(error=TemporaryError("the database is unavailable"))
-            return
-        for item, record in zip(batch, records):
-            item.record_id = record.id
-            item.raw = None  # kept in the record; processing needs only the contact
-            item.settle()
-            self.waiting.append(item)
+                for item in batch
+            ]
+            session.add_all(records)
+        return [record.id for record in records]
 
     async def _write(self, batch: list[_Waiting]) -> None:
-        started = time.monotonic()
         try:
-            async with self.hub.sessions() as session, session.begin():
-                contexts = []
-                for item in batch:
-                    contexts.append(await run_steps(self.hub, session, item.contact))
-                    if time.monotonic() - started > BATCH_SECONDS:
-                        break
-                written = batch[: len(contexts)]
-                await enqueue_webhook_events(session, [event for ctx in contexts for event in ctx.events])
-                if accepted := [item.record_id for item in written if item.record_id is not None]:
-                    await session.execute(delete(InboundRecord).where(InboundRecord.id.in_(accepted)))
-                results = [_result(ctx) for ctx in contexts]
+            contexts, results = await self._in_writer(self._write_batch, batch)
         except Exception as exc:  # noqa: BLE001 - nothing in the batch was stored
             await self._failed(batch, exc)
             return
+        written = batch[: len(contexts)]
         self._again(batch[len(written) :])
         self.batches += 1
         for item, ctx, result in zip(written, contexts, results):
             self.processed[item.contact.channel] += 1
             self.hub.bus.publish_all(ctx.events)
             item.settle(result)
+
+    async def _write_batch(self, batch: list[_Waiting]) -> tuple[list[IngestContext], list[IngestResult]]:
+        """The batch (or its first part, when it takes long) in one transaction; -> what was written."""
+        started = time.monotonic()
+        async with self.sessions() as session, session.begin():
+            contexts = []
+            for item in batch:
+                contexts.append(await run_steps(self.hub, session, item.contact))
+                if time.monotonic() - started > BATCH_SECONDS:
+                    break
+            written = batch[: len(contexts)]
+            await enqueue_webhook_events(session, [event for ctx in contexts for event in ctx.events])
+            if accepted := [item.record_id for item in written if item.record_id is not None]:
+                await session.execute(delete(InboundRecord).where(InboundRecord.id.in_(accepted)))
+            results = [_result(ctx) for ctx in contexts]
+        return contexts, results
 
     async def _failed(self, batch: list[_Waiting], exc: Exception) -> None:
         """The batch rolled back. Whatever the cause, every contact in it is settled or queued again."""

@@ -1,0 +1,93 @@
+"""The SQLite writer thread: a whole ingest batch in one hand-off.
+
+aiosqlite runs every statement in its own thread and wakes the event loop for
+each answer: a hand-off per statement, which cost more than the statement
+itself (issue 11). Here one thread of our own holds one connection through
+the stdlib `sqlite3` driver, executed inline: the event loop hands the thread
+a whole batch (a coroutine) and gets it back once, however many statements it
+ran.
+
+The batch is still async code on an AsyncSession, so the ingest steps stay one
+code path for both databases: on PostgreSQL they run on the main loop with
+asyncpg; here on this thread's own loop, where the "async" driver never
+waits (`InlineSQLiteDialect` is pysqlite behind SQLAlchemy's asyncio facade:
+greenlet_spawn then runs each statement straight through).
+
+Nothing else may use this engine: it belongs to the thread's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+T = TypeVar("T")
+# How long closing waits for the thread to finish what it runs.
+CLOSE_SECONDS = 10.0
+
+
+class InlineSQLiteDialect(SQLiteDialect_pysqlite):
+    """pysqlite, declared async so AsyncEngine takes it; its calls never await, so run inline."""
+
+    is_async = True
+    supports_statement_cache = True
+
+
+registry.register("sqlite.inline", __name__, "InlineSQLiteDialect")
+
+
+class _InlineCursor(sqlite3.Cursor):
+    async def _async_soft_close(self) -> None:
+        """What the asyncio facade calls after a statement; rows stay readable in this thread."""
+
+
+class _InlineConnection(sqlite3.Connection):
+    def cursor(self, factory: type[sqlite3.Cursor] = _InlineCursor) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory)
+
+
+class _OneConnection(StaticPool):
+    """The thread's one connection, kept open (PRAGMAs once, not per batch)."""
+
+    _is_asyncio = True
+
+
+class SQLiteWriter:
+    """A thread with an event loop and one SQLite connection; `run` hands it a coroutine."""
+
+    def __init__(self, url: str, setup: Callable[[AsyncEngine], None]):
+        parsed = make_url(url).set(drivername="sqlite+inline")
+        self.engine = create_async_engine(parsed, poolclass=_OneConnection, connect_args={"check_same_thread": False, "factory": _InlineConnection})
+        setup(self.engine)  # the same PRAGMAs and BEGIN IMMEDIATE as the other engines (db/engine.py)
+        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._serve, name="sqlite-writer", daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+        self.loop.close()
+
+    async def run(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """`await work(*args)` on the writer thread; the caller's loop waits without blocking."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(*args), self.loop))
+
+    async def close(self) -> None:
+        if not self.thread.is_alive():
+            return
+        try:
+            await asyncio.wait_for(self.run(self.engine.dispose), CLOSE_SECONDS)
+        except Exception:  # noqa: BLE001 - closing anyway; the process exit closes the file
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        await asyncio.to_thread(self.thread.join, CLOSE_SECONDS)
