@@ -328,9 +328,9 @@ async def run(args: argparse.Namespace) -> None:
         is_linkable = any(identifier in held for identifier in item.identifiers)
         async with hub.sessions() as session, session.begin():
             ctx = IngestContext(hub=hub, session=session, contact=item.contact, now=utcnow())
-            await dedupe(ctx)  # the step before, as in the pipeline: it opens the transaction
+            await dedupe([ctx])  # the step before, as in the pipeline: it opens the transaction
             t0, c0 = time.perf_counter(), time.process_time()
-            await identify_customer(ctx)
+            await identify_customer([ctx])
             await session.flush()  # what the step wrote counts to its time
             durations.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)

@@ -1,7 +1,9 @@
 """The one ingest pipeline every channel feeds (DESIGN.md §1).
 
-Each step is an async function taking the `IngestContext`; `run.ingest` calls
-them in this order inside one database transaction.
+Each step is an async function taking a round of the batch, a list of
+`IngestContext`s that cannot see each other's writes (`rounds.py`), and does
+its work for all of them at once where that saves statements. `run.run_batch`
+calls them in this order, round after round, inside one database transaction.
 """
 
 from contactcenter.pipeline.acknowledge import acknowledge

@@ -23,7 +23,13 @@ from contactcenter.outbound.messages import render_message
 from contactcenter.pipeline.context import IngestContext
 
 
-async def acknowledge(ctx: IngestContext) -> None:
+async def acknowledge(batch: list[IngestContext]) -> None:
+    """Contact by contact, in order: each counts the acknowledgements queued before it."""
+    for ctx in batch:
+        await acknowledge_one(ctx)
+
+
+async def acknowledge_one(ctx: IngestContext) -> None:
     contact = ctx.contact
     ack = choose_acknowledgement(
         contact, ctx.hub.settings.tickets, ticket_created=ctx.ticket_created, address_confirmed=_is_confirmed(ctx)

@@ -14,7 +14,13 @@ from contactcenter.pipeline.context import IngestContext
 CONSENT_KEY = "sms_consent"
 
 
-async def record_consent(ctx: IngestContext) -> None:
+async def record_consent(batch: list[IngestContext]) -> None:
+    """Contact by contact: a round holds at most one contact per number (pipeline/rounds.py)."""
+    for ctx in batch:
+        await consent_one(ctx)
+
+
+async def consent_one(ctx: IngestContext) -> None:
     change = ctx.contact.metadata.get(CONSENT_KEY)
     reply = ctx.contact.reply_identity()
     if change not in ("opt_out", "opt_in") or reply is None or reply.kind != "phone":

@@ -9,6 +9,7 @@ never merged here, and a merged record never receives a contact.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import bindparam, select, union_all
@@ -38,62 +39,80 @@ LIKENESS_CANDIDATES = 50
 MAX_MERGE_HOPS = 10
 
 
-async def identify_customer(ctx: IngestContext) -> None:
-    settings = ctx.hub.settings.identity
-    session = ctx.session
-    identities = canonical_identities(ctx.contact.identities, settings.plus_tag_domains)
-    known, holders = await find_contact_points(session, identities)
-    decision = choose_customer(identities, {key: point.customer_id for key, point in known.items()})
+async def identify_customer(batch: list[IngestContext]) -> None:
+    """The round's customers: one read of every identifier in it, one flush of what is new.
 
-    display_name = normalize_name(ctx.contact.display_name)
-    if decision.customer_id is None:
-        customer = Customer(name=display_name, name_key=name_key(display_name))
-        session.add(customer)
-        created = True  # inserted with its contact points in one flush below
-    else:
-        customer = holders[decision.customer_id]
-        if customer.merged_into_id is not None:
-            customer = await live_customer(session, customer.merged_into_id)
-        created = False
-        if not customer.name and display_name:
-            customer.name, customer.name_key = display_name, name_key(display_name)
-    for other in decision.others:
-        await suggest_merge(
-            session, customer.id, other, [f"one {ctx.contact.channel} contact carried identifiers of both"], CONFLICT_SCORE
-        )
+    The contacts of a round share no identifier and no customer
+    (pipeline/rounds.py), so each decides as if it came alone; merge and
+    look-alike suggestions then follow in contact order, each seeing the
+    customers the contacts before it made.
+    """
+    session = batch[0].session
+    settings = batch[0].hub.settings.identity
+    identities_of = [canonical_identities(ctx.contact.identities, settings.plus_tag_domains) for ctx in batch]
+    known, holders = await find_contact_points(session, tuple(i for identities in identities_of for i in identities))
+    added_of: list[list[ContactPoint]] = []
+    others_of: list[tuple[int, ...]] = []
+    for ctx, identities in zip(batch, identities_of):
+        mine = {(i.kind, i.value): known[(i.kind, i.value)] for i in identities if (i.kind, i.value) in known}
+        decision = choose_customer(identities, {key: point.customer_id for key, point in mine.items()})
+        display_name = normalize_name(ctx.contact.display_name)
+        if decision.customer_id is None:
+            customer = Customer(name=display_name, name_key=name_key(display_name))
+            session.add(customer)
+            created = True  # inserted with the round's other new customers in one flush below
+        else:
+            customer = holders[decision.customer_id]
+            if customer.merged_into_id is not None:
+                customer = await live_customer(session, customer.merged_into_id)
+            created = False
+            if not customer.name and display_name:
+                customer.name, customer.name_key = display_name, name_key(display_name)
+        others_of.append(tuple(decision.others))
 
-    # How the contact showed the identifier that linked it (verified by the
-    # provider, or typed): what the agent's "unverified match" warning reads.
-    # How the record came to hold it is the contact point's own evidence.
-    ctx.matched = decision.matched
+        # How the contact showed the identifier that linked it (verified by the
+        # provider, or typed): what the agent's "unverified match" warning reads.
+        # How the record came to hold it is the contact point's own evidence.
+        ctx.matched = decision.matched
 
-    added = []
-    for identity in identities:
-        point = known.get((identity.kind, identity.value))
-        if point is None:
-            point = ContactPoint(
-                kind=identity.kind,
-                value=identity.value,
-                evidence=identity.evidence,
-                group_key=group_key(identity.kind, identity.value),
+        added = []
+        for identity in identities:
+            point = mine.get((identity.kind, identity.value))
+            if point is None:
+                point = ContactPoint(
+                    kind=identity.kind,
+                    value=identity.value,
+                    evidence=identity.evidence,
+                    group_key=group_key(identity.kind, identity.value),
+                )
+                if created:
+                    point.customer = customer  # a new customer's collection needs no load
+                else:
+                    point.customer_id = customer.id
+                session.add(point)
+                added.append(point)
+            elif point.customer_id == customer.id and stronger(point.evidence, identity.evidence) != point.evidence:
+                point.evidence = identity.evidence
+            ctx.contact_points[(identity.kind, identity.value)] = point
+        added_of.append(added)
+        language = choose_customer_language(customer.language, ctx.contact.language, chosen=ctx.contact.language_chosen)
+        if language != customer.language:
+            customer.language = language
+        ctx.customer, ctx.customer_created = customer, created
+    if any(ctx.customer_created for ctx in batch) or any(added_of):
+        await session.flush()  # the next steps need the customers' ids: one INSERT per table for the round
+    # Suggestions in contact order: a contact does not see customers the
+    # contacts after it in the round made (one at a time, they did not exist yet).
+    later_new = {ctx.customer.id for ctx in batch if ctx.customer_created}
+    for ctx, others, added in zip(batch, others_of, added_of):
+        customer = ctx.customer
+        later_new.discard(customer.id)
+        for other in others:
+            await suggest_merge(
+                session, customer.id, other, [f"one {ctx.contact.channel} contact carried identifiers of both"], CONFLICT_SCORE
             )
-            if created:
-                point.customer = customer  # a new customer's collection needs no load
-            else:
-                point.customer_id = customer.id
-            session.add(point)
-            added.append(point)
-        elif point.customer_id == customer.id and stronger(point.evidence, identity.evidence) != point.evidence:
-            point.evidence = identity.evidence
-        ctx.contact_points[(identity.kind, identity.value)] = point
-    language = choose_customer_language(customer.language, ctx.contact.language, chosen=ctx.contact.language_chosen)
-    if language != customer.language:
-        customer.language = language
-    if created:
-        await session.flush()  # the next steps need the customer's id
-    if added:
-        await suggest_lookalikes(session, customer, [p.group_key for p in added], settings)
-    ctx.customer, ctx.customer_created = customer, created
+        if added:
+            await suggest_lookalikes(session, customer, [p.group_key for p in added], settings, exclude=later_new)
 
 
 # Statements built once: building a select costs more than running it here.
@@ -172,13 +191,15 @@ async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
 
 
 async def suggest_lookalikes(
-    session: AsyncSession, customer: Customer, group_keys: list[str], settings: IdentitySettings
+    session: AsyncSession, customer: Customer, group_keys: list[str], settings: IdentitySettings,
+    *, exclude: Collection[int] = (),
 ) -> None:
     """Open suggestions for other customers with an alike name who share a domain or number block.
 
     One round trip of two bounded, indexed lookups among customers sharing a
     group key with the contact's new identifiers: those with the same name
     key (found however many share the key), and any (for near names).
+    Customers in `exclude` are left out (made later in the same round).
     """
     keys = sorted({key for key in group_keys if is_shared_evidence(key, settings.free_mail_domains)})
     if not customer.name_key or not keys:
@@ -187,6 +208,8 @@ async def suggest_lookalikes(
     names: dict[int, str] = {}
     params = {"keys": keys, "customer_id": customer.id, "name_key": customer.name_key}
     for other_id, key, other_name in await session.execute(LOOKALIKE_CANDIDATES, params):
+        if other_id in exclude:
+            continue
         shared.setdefault(other_id, set()).add(key)
         names[other_id] = other_name
     for other_id, other_keys in shared.items():

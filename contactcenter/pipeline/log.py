@@ -18,18 +18,46 @@ BLOB_EXISTS = select(AttachmentBlob.sha256).where(AttachmentBlob.sha256 == bindp
 REOPENING_STATUSES = ("pending", "resolved")
 
 
-async def log_interaction(ctx: IngestContext) -> None:
-    assert ctx.customer is not None and ctx.ticket is not None
-    contact = ctx.contact
-    if ctx.ticket.id is None:
+async def log_interaction(batch: list[IngestContext]) -> None:
+    """The round's new tickets in one INSERT, then its interactions (and routing audits) in one more."""
+    session = batch[0].session
+    if any(ctx.ticket.id is None for ctx in batch):
         # A new ticket goes in with its routing: one INSERT, not an INSERT and an UPDATE.
-        await ctx.session.flush()
-    if ctx.ticket_created:
-        # Which rules placed it, for the audit trail (the same event voice writes for a call).
-        audit(ctx.session, "system", "ticket.routed", ctx.ticket, queue=ctx.queue.name if ctx.queue else None,
-              priority=ctx.ticket.priority, type=ctx.ticket.type, rules=list(ctx.rules_fired))
+        await session.flush()
+    interactions = []
+    for ctx in batch:
+        assert ctx.customer is not None and ctx.ticket is not None
+        if ctx.ticket_created:
+            # Which rules placed it, for the audit trail (the same event voice writes for a call).
+            audit(session, "system", "ticket.routed", ctx.ticket, queue=ctx.queue.name if ctx.queue else None,
+                  priority=ctx.ticket.priority, type=ctx.ticket.type, rules=list(ctx.rules_fired))
+        interaction = _interaction(ctx)
+        session.add(interaction)
+        interactions.append(interaction)
+    await session.flush()
+    for ctx, interaction in zip(batch, interactions):
+        for attachment in ctx.contact.attachments:
+            await _store_attachment(ctx, interaction.id, attachment)
+        ctx.ticket.last_activity_at = ctx.now
+        if ctx.ticket.status == "resolved":
+            do_reopen(session, ctx.ticket)  # counted: the customer needs us again after all
+        elif ctx.ticket.status in REOPENING_STATUSES:
+            ctx.ticket.status = "open"
+        ctx.interaction = interaction
+        ctx.events.append(
+            Event(
+                "interaction.created",
+                {"interaction_id": interaction.id, "ticket_id": ctx.ticket.id, "customer_id": ctx.customer.id, "channel": ctx.contact.channel},
+            )
+        )
+        if ctx.ticket_created:
+            ctx.events.append(Event("ticket.created", {"ticket_id": ctx.ticket.id, "queue_id": ctx.ticket.queue_id}))
+
+
+def _interaction(ctx: IngestContext) -> Interaction:
+    contact = ctx.contact
     reply = contact.reply_identity()
-    interaction = Interaction(
+    return Interaction(
         ticket_id=ctx.ticket.id,
         customer_id=ctx.customer.id,
         channel=contact.channel,
@@ -48,25 +76,6 @@ async def log_interaction(ctx: IngestContext) -> None:
         },
         created_at=ctx.now,
     )
-    ctx.session.add(interaction)
-    await ctx.session.flush()
-    for attachment in contact.attachments:
-        await _store_attachment(ctx, interaction.id, attachment)
-
-    ctx.ticket.last_activity_at = ctx.now
-    if ctx.ticket.status == "resolved":
-        do_reopen(ctx.session, ctx.ticket)  # counted: the customer needs us again after all
-    elif ctx.ticket.status in REOPENING_STATUSES:
-        ctx.ticket.status = "open"
-    ctx.interaction = interaction
-    ctx.events.append(
-        Event(
-            "interaction.created",
-            {"interaction_id": interaction.id, "ticket_id": ctx.ticket.id, "customer_id": ctx.customer.id, "channel": contact.channel},
-        )
-    )
-    if ctx.ticket_created:
-        ctx.events.append(Event("ticket.created", {"ticket_id": ctx.ticket.id, "queue_id": ctx.ticket.queue_id}))
 
 
 async def _store_attachment(ctx: IngestContext, interaction_id: int, attachment) -> None:

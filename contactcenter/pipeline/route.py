@@ -43,7 +43,13 @@ class QueueRow:
 _queue_rows: WeakKeyDictionary[AsyncEngine, dict[str, QueueRow]] = WeakKeyDictionary()
 
 
-async def route_ticket(ctx: IngestContext) -> None:
+async def route_ticket(batch: list[IngestContext]) -> None:
+    """Contact by contact: the rules decide from each one's own facts."""
+    for ctx in batch:
+        await route_one(ctx)
+
+
+async def route_one(ctx: IngestContext) -> None:
     assert ctx.ticket is not None and ctx.customer is not None
     if not ctx.ticket_created:
         return

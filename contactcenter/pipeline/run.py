@@ -12,7 +12,8 @@ Two ways in, both ending in the same batches:
 
 The writer takes what is waiting (up to `[ingest] batch_size` contacts and
 `max_batch_bytes` of raw input and attachments, at least one) and runs each
-contact through INGEST_STEPS in one transaction. When one of them fails, the
+contact through INGEST_STEPS in one transaction: each step takes a whole
+round of the batch at once (pipeline/rounds.py). When one of them fails, the
 batch is rolled back and each contact is written again alone, so only that one
 fails (savepoints would do it too, but cost two statements per contact).
 
@@ -45,6 +46,7 @@ from contactcenter.errors import TemporaryError
 from contactcenter.hub import Hub
 from contactcenter.pipeline import INGEST_STEPS
 from contactcenter.pipeline.context import IngestContext, IngestResult
+from contactcenter.pipeline.rounds import split_rounds
 from contactcenter.webhooks.enqueue import enqueue_webhook_events
 
 log = logging.getLogger(__name__)
@@ -114,14 +116,30 @@ async def _outcome(future: asyncio.Future) -> Any:
     return await asyncio.shield(future)
 
 
-async def run_steps(hub: Hub, session: AsyncSession, contact: InboundContact) -> IngestContext:
-    """One contact through every step, in the caller's transaction."""
-    ctx = IngestContext(hub=hub, session=session, contact=contact, now=utcnow())
-    for step in INGEST_STEPS:
-        await step(ctx)
-        if ctx.finished:
+async def run_batch(
+    hub: Hub, session: AsyncSession, contacts: list[InboundContact], *, seconds: float | None = None
+) -> list[IngestContext]:
+    """The contacts through every step, round by round, in the caller's transaction.
+
+    Each step takes a whole round (pipeline/rounds.py: contacts that cannot
+    see each other), so the answer is the one contact-by-contact processing
+    gives. After `seconds`, no further round starts: -> the contexts of the
+    contacts written, the first ones of `contacts`.
+    """
+    started = time.monotonic()
+    now = utcnow()
+    contexts = [IngestContext(hub=hub, session=session, contact=contact, now=now) for contact in contacts]
+    written: list[IngestContext] = []
+    for round_ in await split_rounds(session, contexts):
+        for step in INGEST_STEPS:
+            remaining = [ctx for ctx in round_ if not ctx.finished]
+            if not remaining:
+                break
+            await step(remaining)
+        written += round_
+        if seconds is not None and time.monotonic() - started > seconds:
             break
-    return ctx
+    return written
 
 
 @dataclass(eq=False)
@@ -298,13 +316,8 @@ class IngestWriter:
 
     async def _write_batch(self, batch: list[_Waiting]) -> tuple[list[IngestContext], list[IngestResult]]:
         """The batch (or its first part, when it takes long) in one transaction; -> what was written."""
-        started = time.monotonic()
         async with self.sessions() as session, session.begin():
-            contexts = []
-            for item in batch:
-                contexts.append(await run_steps(self.hub, session, item.contact))
-                if time.monotonic() - started > BATCH_SECONDS:
-                    break
+            contexts = await run_batch(self.hub, session, [item.contact for item in batch], seconds=BATCH_SECONDS)
             written = batch[: len(contexts)]
             await enqueue_webhook_events(session, [event for ctx in contexts for event in ctx.events])
             if accepted := [item.record_id for item in written if item.record_id is not None]:

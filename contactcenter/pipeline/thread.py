@@ -65,7 +65,13 @@ OPEN_IN_WINDOW = (
 )
 
 
-async def thread_into_ticket(ctx: IngestContext) -> None:
+async def thread_into_ticket(batch: list[IngestContext]) -> None:
+    """Contact by contact, in order: each sees the reopenings and tickets of the ones before it."""
+    for ctx in batch:
+        await thread_one(ctx)
+
+
+async def thread_one(ctx: IngestContext) -> None:
     assert ctx.customer is not None
     ticket = None
     if may_join_ticket(ctx.contact, ctx.matched):

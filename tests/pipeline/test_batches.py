@@ -25,10 +25,10 @@ async def interactions(hub) -> list[str]:
 
 
 async def test_a_burst_shares_transactions_and_a_bad_contact_fails_alone(hub, monkeypatch):
-    async def log_unless_poisoned(ctx) -> None:
-        if ctx.contact.provider_id == "poison":
+    async def log_unless_poisoned(batch) -> None:
+        if any(ctx.contact.provider_id == "poison" for ctx in batch):
             raise RuntimeError("a bug that only this contact meets")
-        await log_interaction(ctx)
+        await log_interaction(batch)
 
     steps = tuple(log_unless_poisoned if step is log_interaction else step for step in pipeline.INGEST_STEPS)
     monkeypatch.setattr(run, "INGEST_STEPS", steps)

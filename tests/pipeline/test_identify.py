@@ -16,7 +16,7 @@ from tests.factories import make_inbound
 async def identify(hub, contact) -> IngestContext:
     async with hub.sessions() as session, session.begin():
         ctx = IngestContext(hub=hub, session=session, contact=contact, now=utcnow())
-        await identify_customer(ctx)
+        await identify_customer([ctx])
     return ctx
 
 

@@ -77,7 +77,7 @@ async def route(hub: Hub, contact, now: datetime = FRIDAY_EVENING, tier: str = "
         session.add(ticket)
         await session.flush()
         ctx = IngestContext(hub=hub, session=session, contact=contact, now=now, customer=customer, ticket=ticket, ticket_created=True)
-        await route_ticket(ctx)
+        await route_ticket([ctx])
         assert ctx.queue is not None
         return ticket, ctx.queue
 
@@ -159,7 +159,7 @@ async def test_a_queue_made_in_a_transaction_that_rolled_back_is_made_again(hub)
             ticket = Ticket(customer_id=customer.id, channel="api", created_at=FRIDAY_EVENING)
             session.add(ticket)
             ctx = IngestContext(hub=hub, session=session, contact=make_inbound(), now=FRIDAY_EVENING, customer=customer, ticket=ticket, ticket_created=True)
-            await route_ticket(ctx)
+            await route_ticket([ctx])
             raise Abandoned
     ticket, queue = await route(hub, make_inbound())
     async with hub.sessions() as session:

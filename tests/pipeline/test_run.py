@@ -26,8 +26,8 @@ async def counts(hub) -> dict[str, int]:
         }
 
 
-async def broken_route(ctx) -> None:
-    await route_ticket(ctx)
+async def broken_route(batch) -> None:
+    await route_ticket(batch)
     raise RuntimeError("routing exploded")
 
 
