@@ -10,52 +10,128 @@ Voice callers hear their confirmation in the call. Who may get one at all
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from contactcenter.actions import customer_locale, do_reply_to, is_opted_out
+from contactcenter.actions import customer_locale, is_opted_out, make_message_id, reply_subject
+from contactcenter.contact import ChannelKind, OutboundMessage
 from contactcenter.db.models import Interaction, OutboxMessage
+from contactcenter.events import Event
 from contactcenter.i18n import reading_as
-from contactcenter.outbound.acknowledgements import choose_acknowledgement, is_within_limits
+from contactcenter.outbound.acknowledgements import Acknowledgement, choose_acknowledgement, is_within_limits
 from contactcenter.outbound.confirmation import confirmation_url
 from contactcenter.outbound.messages import render_message
 from contactcenter.pipeline.context import IngestContext
 
 
 async def acknowledge(batch: list[IngestContext]) -> None:
-    """Contact by contact, in order: each counts the acknowledgements queued before it."""
+    """Decide for each contact in order; count what each address got in one query; queue them all in two INSERTs.
+
+    Within a round no two contacts share a reply address (pipeline/rounds.py);
+    what the round itself queues still counts towards the hour's caps, as it
+    would one contact at a time.
+    """
+    chosen = []
     for ctx in batch:
-        await acknowledge_one(ctx)
+        ack = choose_acknowledgement(
+            ctx.contact, ctx.hub.settings.tickets, ticket_created=ctx.ticket_created, address_confirmed=_is_confirmed(ctx)
+        )
+        if ack is None or (ack.kind == "phone" and await _is_opted_out(ctx, ack.to)):
+            continue
+        chosen.append((ctx, ack))
+    if not chosen:
+        return
+    session, now = batch[0].session, batch[0].now
+    sent = await _acknowledged_recently(session, {ack.to for _, ack in chosen}, now)
+    queued: list[tuple[IngestContext, Acknowledgement]] = []
+    for_clients: Counter[str] = Counter()
+    for ctx, ack in chosen:
+        for_client = (await _acknowledged_for_client(ctx, ack.client) + for_clients[ack.client]) if ack.client else 0
+        if not is_within_limits(ack, sent[ack.to], for_client):
+            continue
+        sent[ack.to] += 1
+        for_clients[ack.client] += 1
+        queued.append((ctx, ack))
+    if queued:
+        await _queue(session, queued)
 
 
-async def acknowledge_one(ctx: IngestContext) -> None:
-    contact = ctx.contact
-    ack = choose_acknowledgement(
-        contact, ctx.hub.settings.tickets, ticket_created=ctx.ticket_created, address_confirmed=_is_confirmed(ctx)
-    )
-    if ack is None:
-        return
-    if ack.kind == "phone" and await _is_opted_out(ctx, ack.to):
-        return
-    for_client = await _acknowledged_for_client(ctx, ack.client) if ack.client else 0
-    if not is_within_limits(ack, await _acknowledged_recently(ctx, ack.to), for_client):
-        return
-    assert ctx.ticket is not None and ctx.customer is not None
-    confirm_url = confirmation_url(ctx.hub.settings, ctx.hub.secret_key, ctx.ticket.id, ack.to) if ack.confirms else ""
-    language = customer_locale(ctx.hub.settings, ctx.customer.language)
-    text, html = render_message(
-        ack.template, locale=language, name=ctx.customer.name, reference=ctx.ticket.reference, subject=ctx.ticket.subject, confirm_url=confirm_url
-    )
-    # The contact's own reply address: the one the ticket's replies go to
-    # (actions.reply_target would find it on the interaction just logged).
-    with reading_as(language):
-        subject = ack.subject
-    _, _, events = await do_reply_to(
-        ctx.session, ctx.hub.settings, ctx.ticket, ack.kind, ack.to, text, html=html, kind="acknowledgement", now=ctx.now,
-        meta={"client": ack.client} if ack.client else None, subject=subject, language=language,
-    )
-    ctx.events.extend(events)
+async def _queue(session: AsyncSession, queued: list[tuple[IngestContext, Acknowledgement]]) -> None:
+    """What actions.do_reply_to writes for each, set-wise: the interactions in one INSERT, their outbox rows in one more.
+
+    The webhook rows for their events are written with the batch's (pipeline/run.py).
+    """
+    messages = []
+    for ctx, ack in queued:
+        assert ctx.ticket is not None and ctx.customer is not None and ctx.ticket_created
+        settings = ctx.hub.settings
+        confirm_url = confirmation_url(settings, ctx.hub.secret_key, ctx.ticket.id, ack.to) if ack.confirms else ""
+        language = customer_locale(settings, ctx.customer.language)
+        text, html = render_message(
+            ack.template, locale=language, name=ctx.customer.name, reference=ctx.ticket.reference, subject=ctx.ticket.subject, confirm_url=confirm_url
+        )
+        with reading_as(language):
+            subject = ack.subject
+        if subject is None:
+            subject = reply_subject(ctx.ticket)
+        channel = ChannelKind.EMAIL if ack.kind == "email" else ChannelKind.SMS
+        message_id = make_message_id(settings.email.from_address) if channel == ChannelKind.EMAIL else ""
+        interaction = Interaction(
+            ticket_id=ctx.ticket.id,
+            customer_id=ctx.ticket.customer_id,
+            channel=channel,
+            direction="outbound",
+            provider_id=message_id or None,
+            subject=subject,
+            text=text,
+            html=html,
+            delivery_status="queued",
+            meta={**({"client": ack.client} if ack.client else {}), "kind": "acknowledgement", "to": ack.to},
+            created_at=ctx.now,
+        )
+        session.add(interaction)
+        messages.append((ctx, ack, interaction, message_id, language))
+    await session.flush()
+    outboxes = []
+    for ctx, ack, interaction, message_id, language in messages:
+        in_reply_to, references = _threading(ctx) if message_id else ("", ())
+        message = OutboundMessage(
+            channel=interaction.channel,
+            to=ack.to,
+            text=interaction.text,
+            html=interaction.html,
+            subject=interaction.subject if message_id else "",
+            ticket_reference=ctx.ticket.reference,
+            message_id=message_id,
+            in_reply_to=in_reply_to,
+            references=references,
+            auto_submitted=True,  # RFC 3834: auto-responders stay quiet
+            language=language,
+            interaction_id=interaction.id,
+        )
+        outbox = OutboxMessage(
+            interaction_id=interaction.id, channel=interaction.channel, recipient=ack.to, payload=message.to_json(), next_attempt_at=ctx.now
+        )
+        session.add(outbox)
+        outboxes.append(outbox)
+        ctx.ticket.last_activity_at = ctx.now
+    await session.flush()
+    for (ctx, _, interaction, _, _), outbox in zip(messages, outboxes):
+        ctx.events += [
+            Event("interaction.created", {"interaction_id": interaction.id, "ticket_id": ctx.ticket.id, "customer_id": ctx.ticket.customer_id, "channel": interaction.channel}),
+            Event("outbox.queued", {"outbox_id": outbox.id, "channel": interaction.channel}),
+        ]
+
+
+def _threading(ctx: IngestContext) -> tuple[str, tuple[str, ...]]:
+    """actions.email_threading for a ticket this contact opened: its mail is the one just logged."""
+    logged = ctx.interaction
+    if logged is None or logged.channel != ChannelKind.EMAIL or logged.provider_id is None:
+        return "", ()
+    return logged.provider_id, (logged.provider_id,)
 
 
 def _is_confirmed(ctx: IngestContext) -> bool:
@@ -79,21 +155,21 @@ async def _is_opted_out(ctx: IngestContext, phone: str) -> bool:
 
 # Built once: building this select costs more than running it.
 ACKNOWLEDGED_SINCE = (
-    select(func.count())
-    .select_from(OutboxMessage)
+    select(OutboxMessage.recipient, func.count())
     .join(Interaction, Interaction.id == OutboxMessage.interaction_id)
     .where(
-        OutboxMessage.recipient == bindparam("address"),
+        OutboxMessage.recipient.in_(bindparam("addresses", expanding=True)),
         OutboxMessage.created_at >= bindparam("since"),
         Interaction.meta["kind"].as_string() == "acknowledgement",
     )
+    .group_by(OutboxMessage.recipient)
 )
 
 
-async def _acknowledged_recently(ctx: IngestContext, address: str) -> int:
-    """Acknowledgements sent to `address` in the last hour (a loop with another auto-responder shows here)."""
-    params = {"address": address, "since": ctx.now - timedelta(hours=1)}
-    return await ctx.session.scalar(ACKNOWLEDGED_SINCE, params) or 0
+async def _acknowledged_recently(session: AsyncSession, addresses: set[str], now: datetime) -> Counter[str]:
+    """Acknowledgements sent to each address in the last hour (a loop with another auto-responder shows here)."""
+    params = {"addresses": sorted(addresses), "since": now - timedelta(hours=1)}
+    return Counter(dict((await session.execute(ACKNOWLEDGED_SINCE, params)).all()))
 
 
 ACKNOWLEDGED_FOR_CLIENT = (

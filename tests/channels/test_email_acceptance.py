@@ -20,6 +20,7 @@ from contactcenter.db.engine import create_engine, create_sessionmaker
 from contactcenter.db.models import ContactPoint, InboundRecord, Interaction, OutboxMessage, Ticket
 from contactcenter.hub import Hub
 from contactcenter.outbound.outbox import OutboxWorker
+from contactcenter.pipeline.run import writer_of
 from contactcenter.settings import ImapMailbox, Settings, load_settings
 from contactcenter.web.auth import create_api_token
 from tests.factories import settings_with
@@ -251,9 +252,13 @@ def _bounce_for(original) -> bytes:
 async def test_database_down_answers_451_so_the_sender_retries(mail_hub: MailHub) -> None:
     hub = mail_hub.hub
     working = hub.sessions
+    writer = writer_of(hub)
     # The database goes away after start-up: sessions now reach a port where nothing listens.
     dead = create_engine(hub.settings, f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/nothing")
     hub.sessions = create_sessionmaker(dead)
+    # On SQLite the ingest writer has a connection of its own (db/writer.py): it goes too.
+    own = writer.sqlite, writer.sessions
+    writer.sqlite, writer.sessions = None, hub.sessions
     mail = make_mail()
     try:
         with pytest.raises(aiosmtplib.SMTPResponseException) as temporary:
@@ -261,6 +266,7 @@ async def test_database_down_answers_451_so_the_sender_retries(mail_hub: MailHub
         assert temporary.value.code == 451
     finally:
         hub.sessions = working
+        writer.sqlite, writer.sessions = own
         await dead.dispose()
     # The sender's retry, once the database is back, is taken and stored once.
     assert (await mail_hub.send(mail)).startswith("2.0.0 OK")
