@@ -24,13 +24,17 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import Integer, event, func, inspect, select
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 T = TypeVar("T")
+# session.info key: the next free id of each table this transaction inserted into.
+NEXT_IDS = "contactcenter_next_ids"
 # How long closing waits for the thread to finish what it runs.
 CLOSE_SECONDS = 10.0
 
@@ -61,6 +65,46 @@ class _OneConnection(StaticPool):
     _is_asyncio = True
 
 
+class _WriterSession(Session):
+    """The writer's sessions: new rows get their ids before the flush (`_number_new_rows`)."""
+
+
+@event.listens_for(_WriterSession, "before_flush")
+def _number_new_rows(session: Session, _flush_context: Any, _instances: Any) -> None:
+    """Give the flush's new rows their ids, so each table's rows go in as one executemany.
+
+    Without ids, SQLAlchemy must INSERT … RETURNING each row alone on SQLite
+    (whose RETURNING order is unspecified, so it cannot match ids to rows in a
+    multi-row statement). This transaction holds SQLite's write lock from its
+    first statement (BEGIN IMMEDIATE), so nobody else inserts meanwhile, and
+    max(id) + 1 onwards is what SQLite itself would pick (no table uses
+    AUTOINCREMENT); max(id) is read once per table and transaction (a writer
+    session is one batch's transaction, and the pipeline inserts into these
+    tables only through the session). Ids follow the order the rows were added.
+    """
+    new: dict[Any, list[Any]] = {}
+    following: dict[Any, int] = session.info.setdefault(NEXT_IDS, {})  # this transaction's next id per table
+    for obj in session.new:
+        state = inspect(obj)
+        columns = state.mapper.primary_key
+        if len(columns) != 1 or not isinstance(columns[0].type, Integer):
+            continue
+        key = state.mapper.get_property_by_column(columns[0]).key
+        given = getattr(obj, key)
+        if given is None:
+            new.setdefault(columns[0], []).append((state.insert_order, key, obj))
+        elif columns[0] in following:
+            following[columns[0]] = max(following[columns[0]], given + 1)
+    if not new:
+        return
+    for column, rows in new.items():
+        if column not in following:
+            following[column] = (session.connection().execute(select(func.max(column))).scalar() or 0) + 1
+        for number, (_, key, obj) in enumerate(sorted(rows, key=lambda row: row[0]), start=following[column]):
+            setattr(obj, key, number)
+        following[column] += len(rows)
+
+
 class SQLiteWriter:
     """A thread with an event loop and one SQLite connection; `run` hands it a coroutine."""
 
@@ -68,7 +112,9 @@ class SQLiteWriter:
         parsed = make_url(url).set(drivername="sqlite+inline")
         self.engine = create_async_engine(parsed, poolclass=_OneConnection, connect_args={"check_same_thread": False, "factory": _InlineConnection})
         setup(self.engine)  # the same PRAGMAs and BEGIN IMMEDIATE as the other engines (db/engine.py)
-        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_WriterSession
+        )
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._serve, name="sqlite-writer", daemon=True)
         self.thread.start()

@@ -66,16 +66,31 @@ OPEN_IN_WINDOW = (
 
 
 async def thread_into_ticket(batch: list[IngestContext]) -> None:
-    """Contact by contact, in order: each sees the reopenings and tickets of the ones before it."""
+    """Contact by contact, in order, with every window ticket of the round read in one query.
+
+    The contacts of a round have different customers (pipeline/rounds.py), so
+    no contact opens or reopens a ticket another's window lookup could find,
+    unless it joined that customer's ticket by Message-ID or reference: that
+    customer's lookup is then made again.
+    """
+    windows = await _open_in_window(batch)
+    joined: set[int] = set()  # customers whose tickets a contact before joined by Message-ID or reference
     for ctx in batch:
-        await thread_one(ctx)
+        await thread_one(ctx, windows, joined)
 
 
-async def thread_one(ctx: IngestContext) -> None:
+async def thread_one(ctx: IngestContext, windows: dict[tuple[int, str], Ticket] | None = None, joined: set[int] | None = None) -> None:
     assert ctx.customer is not None
     ticket = None
     if may_join_ticket(ctx.contact, ctx.matched):
-        ticket = await _by_message_id(ctx) or await _by_reference(ctx) or await _by_window(ctx)
+        ticket = await _by_message_id(ctx) or await _by_reference(ctx)
+        if ticket is not None and joined is not None:
+            joined.add(ticket.customer_id)
+        elif ticket is None:
+            if windows is None or ctx.customer.id in (joined or ()):
+                ticket = await _by_window(ctx)
+            elif _looks_in_window(ctx):
+                ticket = windows.get((ctx.customer.id, ctx.contact.channel))
     parent_id = None
     if ticket is not None and ticket.status == "closed":
         if _within_reopen_period(ctx, ticket):
@@ -178,8 +193,41 @@ def _within_reopen_period(ctx: IngestContext, ticket: Ticket) -> bool:
     return ctx.now - closed_at <= timedelta(days=ctx.hub.settings.tickets.reopen_days)
 
 
+def _looks_in_window(ctx: IngestContext) -> bool:
+    return ctx.contact.channel in WINDOW_CHANNELS and not ctx.customer_created
+
+
+OPEN_IN_WINDOWS = (
+    select(Ticket)
+    .where(
+        Ticket.customer_id.in_(bindparam("customer_ids", expanding=True)),
+        Ticket.channel.in_(bindparam("channels", expanding=True)),
+        Ticket.status.in_(OPEN_STATUSES),
+        Ticket.last_activity_at >= bindparam("since"),
+    )
+    .order_by(Ticket.last_activity_at.desc())
+)
+
+
+async def _open_in_window(batch: list[IngestContext]) -> dict[tuple[int, str], Ticket]:
+    """(customer id, channel) -> the open ticket with the latest activity within the window, for the round."""
+    wanted = [ctx for ctx in batch if _looks_in_window(ctx) and may_join_ticket(ctx.contact, ctx.matched)]
+    if not wanted:
+        return {}
+    window = timedelta(hours=wanted[0].hub.settings.tickets.thread_window_hours)
+    params = {
+        "customer_ids": sorted({ctx.customer.id for ctx in wanted}),
+        "channels": sorted({str(ctx.contact.channel) for ctx in wanted}),
+        "since": wanted[0].now - window,
+    }
+    found: dict[tuple[int, str], Ticket] = {}
+    for ticket in await wanted[0].session.scalars(OPEN_IN_WINDOWS, params):
+        found.setdefault((ticket.customer_id, ticket.channel), ticket)
+    return found
+
+
 async def _by_window(ctx: IngestContext) -> Ticket | None:
-    if ctx.contact.channel not in WINDOW_CHANNELS or ctx.customer_created:
+    if not _looks_in_window(ctx):
         return None
     window = timedelta(hours=ctx.hub.settings.tickets.thread_window_hours)
     params = {"customer_id": ctx.customer.id, "channel": ctx.contact.channel, "since": ctx.now - window}
