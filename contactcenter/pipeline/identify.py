@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import Identity
-from contactcenter.db.models import ContactPoint, Customer
+from contactcenter.db.models import ContactPoint, Customer, MergeSuggestion
 from contactcenter.identity.decisions import (
     CONFLICT_SCORE,
     canonical_identities,
@@ -26,12 +26,13 @@ from contactcenter.identity.decisions import (
     score_likeness,
     stronger,
 )
-from contactcenter.identity.merge import suggest_merge
 from contactcenter.identity.normalize import name_key, normalize_name
 from contactcenter.i18n import choose_customer_language
 from contactcenter.pipeline.context import IngestContext
 from contactcenter.settings import IdentitySettings
 
+# A merge suggestion to open or strengthen: (customer, other customer, reasons, score).
+Suggested = tuple[int, int, list[str], float]
 # Look-alike candidates read per contact, at most: bounds the step's cost when
 # thousands of customers share a company domain.
 LIKENESS_CANDIDATES = 50
@@ -104,15 +105,15 @@ async def identify_customer(batch: list[IngestContext]) -> None:
     # Suggestions in contact order: a contact does not see customers the
     # contacts after it in the round made (one at a time, they did not exist yet).
     later_new = {ctx.customer.id for ctx in batch if ctx.customer_created}
+    wanted: list[Suggested] = []
     for ctx, others, added in zip(batch, others_of, added_of):
         customer = ctx.customer
         later_new.discard(customer.id)
-        for other in others:
-            await suggest_merge(
-                session, customer.id, other, [f"one {ctx.contact.channel} contact carried identifiers of both"], CONFLICT_SCORE
-            )
+        reasons = [f"one {ctx.contact.channel} contact carried identifiers of both"]
+        wanted += [(customer.id, other, reasons, CONFLICT_SCORE) for other in others]
         if added:
-            await suggest_lookalikes(session, customer, [p.group_key for p in added], settings, exclude=later_new)
+            wanted += await find_lookalikes(session, customer, [p.group_key for p in added], settings, exclude=later_new)
+    await suggest_merges(session, wanted)
 
 
 # Statements built once: building a select costs more than running it here.
@@ -190,11 +191,11 @@ async def live_customer(session: AsyncSession, customer_id: int) -> Customer:
     raise RuntimeError(f"customer {customer_id}: merge chain longer than {MAX_MERGE_HOPS}")
 
 
-async def suggest_lookalikes(
+async def find_lookalikes(
     session: AsyncSession, customer: Customer, group_keys: list[str], settings: IdentitySettings,
     *, exclude: Collection[int] = (),
-) -> None:
-    """Open suggestions for other customers with an alike name who share a domain or number block.
+) -> list[Suggested]:
+    """The suggestions to open for other customers with an alike name who share a domain or number block.
 
     One round trip of two bounded, indexed lookups among customers sharing a
     group key with the contact's new identifiers: those with the same name
@@ -203,7 +204,7 @@ async def suggest_lookalikes(
     """
     keys = sorted({key for key in group_keys if is_shared_evidence(key, settings.free_mail_domains)})
     if not customer.name_key or not keys:
-        return
+        return []
     shared: dict[int, set[str]] = {}
     names: dict[int, str] = {}
     params = {"keys": keys, "customer_id": customer.id, "name_key": customer.name_key}
@@ -212,7 +213,37 @@ async def suggest_lookalikes(
             continue
         shared.setdefault(other_id, set()).add(key)
         names[other_id] = other_name
+    found = []
     for other_id, other_keys in shared.items():
         likeness = score_likeness(customer.name_key, names[other_id], other_keys)
         if likeness is not None:
-            await suggest_merge(session, customer.id, other_id, likeness.reasons, likeness.score)
+            found.append((customer.id, other_id, likeness.reasons, likeness.score))
+    return found
+
+
+FIND_SUGGESTIONS = select(MergeSuggestion).where(
+    MergeSuggestion.customer_a_id.in_(bindparam("lows", expanding=True)),
+    MergeSuggestion.customer_b_id.in_(bindparam("highs", expanding=True)),
+)
+
+
+async def suggest_merges(session: AsyncSession, wanted: list[Suggested]) -> None:
+    """identity.merge.suggest_merge for each, in order, with one read of the pairs' suggestions."""
+    pairs = {tuple(sorted((a, b))) for a, b, _, _ in wanted if a != b}
+    if not pairs:
+        return
+    params = {"lows": sorted({low for low, _ in pairs}), "highs": sorted({high for _, high in pairs})}
+    known = {(s.customer_a_id, s.customer_b_id): s for s in await session.scalars(FIND_SUGGESTIONS, params)}
+    for a, b, reasons, score in wanted:
+        if a == b:
+            continue
+        low, high = sorted((a, b))
+        suggestion = known.get((low, high))
+        if suggestion is None:
+            known[(low, high)] = MergeSuggestion(customer_a_id=low, customer_b_id=high, score=score, reasons=list(reasons))
+            session.add(known[(low, high)])
+        elif suggestion.status == "open":
+            merged_reasons = list(dict.fromkeys([*suggestion.reasons, *reasons]))
+            if merged_reasons != suggestion.reasons or score > suggestion.score:
+                suggestion.reasons = merged_reasons
+                suggestion.score = max(suggestion.score, score)
