@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 
 from contactcenter.actions import do_reopen
 from contactcenter.db.models import Interaction, Ticket, parse_reference
@@ -39,6 +39,8 @@ WINDOW_CHANNELS = ("web", "api", "sms", "voice")
 # Address lists on an interaction's metadata that make someone a participant.
 PARTICIPANT_KEYS = ("participants", "from", "to", "cc")
 MAX_INTERACTIONS_CHECKED = 200
+# Ticket ids are 32-bit on PostgreSQL.
+MAX_TICKET_ID = 2**31 - 1
 
 # Statements built once: building a select costs more than running it.
 BY_MESSAGE_ID = select(Interaction.provider_id, Interaction.ticket_id, Interaction.direction, Interaction.meta).where(
@@ -73,17 +75,26 @@ async def thread_into_ticket(batch: list[IngestContext]) -> None:
     unless it joined that customer's ticket by Message-ID or reference: that
     customer's lookup is then made again.
     """
-    windows = await _open_in_window(batch)
+    joining = [ctx for ctx in batch if may_join_ticket(ctx.contact, ctx.matched)]
+    sent = await _messages(joining)
+    await _load_tickets(joining, sent)
+    windows = await _open_in_window(joining)
     joined: set[int] = set()  # customers whose tickets a contact before joined by Message-ID or reference
     for ctx in batch:
-        await thread_one(ctx, windows, joined)
+        await thread_one(ctx, windows, joined, sent)
 
 
-async def thread_one(ctx: IngestContext, windows: dict[tuple[int, str], Ticket] | None = None, joined: set[int] | None = None) -> None:
+async def thread_one(
+    ctx: IngestContext,
+    windows: dict[tuple[int, str], Ticket] | None = None,
+    joined: set[int] | None = None,
+    sent: dict[str, Row] | None = None,
+) -> None:
+    """One contact; `windows` and `sent` as read for its round (read here when not given)."""
     assert ctx.customer is not None
     ticket = None
     if may_join_ticket(ctx.contact, ctx.matched):
-        ticket = await _by_message_id(ctx) or await _by_reference(ctx)
+        ticket = await _by_message_id(ctx, sent) or await _by_reference(ctx)
         if ticket is not None and joined is not None:
             joined.add(ticket.customer_id)
         elif ticket is None:
@@ -116,12 +127,39 @@ async def thread_one(ctx: IngestContext, windows: dict[tuple[int, str], Ticket] 
     ctx.ticket = ticket
 
 
-async def _by_message_id(ctx: IngestContext) -> Ticket | None:
-    message_ids = [hint for hint in ctx.contact.thread_hints if hint.startswith("<")]
+def _message_ids(ctx: IngestContext) -> list[str]:
+    return [hint for hint in ctx.contact.thread_hints if hint.startswith("<")]
+
+
+async def _messages(batch: list[IngestContext]) -> dict[str, Row]:
+    """The round's Message-ID hints that name a mail on a ticket, in one query.
+
+    None of them can name a mail of the same round: a contact answering
+    another of its batch is in a later round (pipeline/rounds.py), and what
+    the round sends is queued after this step.
+    """
+    message_ids = sorted({message_id for ctx in batch for message_id in _message_ids(ctx)})
+    if not message_ids:
+        return {}
+    return {row.provider_id: row for row in await batch[0].session.execute(BY_MESSAGE_ID, {"message_ids": message_ids})}
+
+
+async def _load_tickets(batch: list[IngestContext], sent: dict[str, Row]) -> None:
+    """Read every ticket the round's hints name in one query; `session.get` then finds them in the session."""
+    ids = {row.ticket_id for row in sent.values()}
+    ids.update(ticket_id for ctx in batch for hint in ctx.contact.thread_hints if (ticket_id := parse_reference(hint)) is not None)
+    ids = {ticket_id for ticket_id in ids if ticket_id <= MAX_TICKET_ID}  # a longer number names no ticket
+    if ids:
+        (await batch[0].session.scalars(select(Ticket).where(Ticket.id.in_(sorted(ids))))).all()
+
+
+async def _by_message_id(ctx: IngestContext, sent: dict[str, Row] | None = None) -> Ticket | None:
+    message_ids = _message_ids(ctx)
     if not message_ids:
         return None
-    rows = await ctx.session.execute(BY_MESSAGE_ID, {"message_ids": message_ids})
-    by_id = {row.provider_id: row for row in rows}
+    if sent is None:
+        sent = {row.provider_id: row for row in await ctx.session.execute(BY_MESSAGE_ID, {"message_ids": message_ids})}
+    by_id = {message_id: sent[message_id] for message_id in message_ids if message_id in sent}
     # The hints come nearest first (In-Reply-To, then References from the end).
     for message_id in message_ids:
         row = by_id.get(message_id)
