@@ -15,8 +15,9 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.durability import DELIVERERS, Tally, Target, admin_token, check_exactly_once, hub_settings, stored_keys
+from tests.durability import DELIVERERS, Tally, Target, admin_token, check_exactly_once, hub_settings, nothing_pending, stored_keys
 from tests.hubprocess import HubProcess
+from tests.polling import eventually
 
 CONTACTS_PER_CHANNEL = 40
 COPIES = 2
@@ -34,6 +35,9 @@ async def test_every_contact_delivered_twice_concurrently_is_one_interaction(tmp
                 for i in range(CONTACTS_PER_CHANNEL)
             ]
             answers = await asyncio.gather(*(p.send() for _, p in prepared for _ in range(COPIES)))
+            # SMS and mail are answered once stored (accept, record, process): they are
+            # processed right after, and leaving the block kills the hub.
+            await eventually(lambda: nothing_pending(database_url), timeout=60, what="accepted contacts processed")
         # How often both copies got past the dedupe lookup and the unique constraint decided.
         races = hub.log_path.read_text(errors="replace").count("concurrent write, running again")
     for n, (channel, p) in enumerate(prepared):
