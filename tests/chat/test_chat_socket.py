@@ -13,6 +13,7 @@ from contactcenter.actions import do_reply
 from contactcenter.app import create_app
 from contactcenter.db.models import ContactPoint, Customer, Interaction, OutboxMessage, Ticket
 from contactcenter.outbound.outbox import OutboxWorker
+from tests.chat.helpers import chat_settings
 from tests.factories import settings_with
 from tests.web.workspace_helpers import add_agent
 
@@ -22,7 +23,7 @@ SECRET = "site-secret"
 
 @pytest.fixture
 async def chat(aiohttp_client, hub):
-    hub.settings = settings_with(hub.settings, chat={"allowed_origins": [SITE], "identity_secret": SECRET})
+    hub.settings = chat_settings(hub.settings, allowed_origins=[SITE], identity_secret=SECRET)
     return await aiohttp_client(create_app(hub.settings, hub, workers=False))
 
 
