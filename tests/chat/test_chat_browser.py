@@ -189,3 +189,73 @@ async def test_where_websockets_are_blocked_the_widget_chats_over_server_sent_ev
     for text in ("Hello without a socket", "Written while the stream was cut", "Answered while the stream was away."):
         assert await count_chat(hub, text) == 1
     await customer_context.close()
+
+
+async def test_typing_both_ways_an_attachment_and_the_agent_ending_the_chat(browser, aiohttp_client, hub, site, tmp_path):
+    origin = f"http://127.0.0.1:{site.port}"
+    hub.settings = chat_settings(hub.settings, allowed_origins=[origin])
+    app = create_app(hub.settings, hub)
+    client = await aiohttp_client(app)
+    site.hub["url"] = str(client.make_url("")).rstrip("/")
+    await add_agent(hub, presence="available")
+    customer_context, customer = await start_chat(browser, site, origin)
+    await customer.fill(".cc-chat-compose textarea", "My parcel arrived broken")
+    await customer.keyboard.press("Enter")
+    ticket = await first_ticket(hub)
+    _, agent = await browser_sign_in(browser, client, "ada@example.com")
+    await agent.goto(str(client.make_url(f"/agent/tickets/{ticket.reference}")))
+    await agent.locator("#timeline-items li", has_text="My parcel arrived broken").wait_for(timeout=10_000)
+
+    # The visitor types: the agent's page says so; the agent types: the widget says so.
+    await eventually(lambda: app[CHAT_SOCKETS].open_on(ticket.reference), timeout=10, what="the widget on the ticket")
+    # Each side keeps typing, as a person does, until the other side shows it (signals are throttled).
+    async def typing_shows(writer, field: str, reader, where: str, text: str) -> bool:
+        await writer.locator(field).press("a")
+        return await reader.locator(where, has_text=text).count() > 0
+
+    await eventually(lambda: typing_shows(customer, ".cc-chat-compose textarea", agent, "#viewers", "The customer is typing"),
+                     timeout=10, interval=0.2, what="the customer's typing on the agent's page")
+    await eventually(lambda: typing_shows(agent, "#reply-text", customer, ".cc-chat-typing", "The agent is typing"),
+                     timeout=10, interval=0.2, what="the agent's typing in the widget")
+    await agent.fill("#reply-text", "")
+
+    photo = tmp_path / "broken.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 2000)
+    await customer.set_input_files(".cc-chat-compose input[type=file]", str(photo))
+    await agent.locator("#timeline-items .attachments a", has_text="broken.png").wait_for(timeout=10_000)
+
+    await agent.click("#end-chat button[type=submit]")
+    await customer.locator(".cc-chat-status", has_text="The agent ended the chat.").wait_for(timeout=5_000)
+    survey = customer.locator(".cc-chat-survey")
+    await survey.wait_for(timeout=5_000)
+    assert "/survey/" in await survey.get_attribute("href")
+    await agent.locator("#timeline-items li", has_text="Chat ended by Ada Agent").wait_for(timeout=10_000)
+    # The transcript stays on the timeline, message by message.
+    for text in ("My parcel arrived broken",):
+        assert await count_chat(hub, text) == 1
+    await customer_context.close()
+
+
+async def test_the_widget_speaks_chinese_and_works_from_the_keyboard(browser, aiohttp_client, hub, site):
+    origin = f"http://127.0.0.1:{site.port}"
+    hub.settings = chat_settings(hub.settings, allowed_origins=[origin])
+    client = await aiohttp_client(create_app(hub.settings, hub, workers=False))
+    site.hub["url"] = str(client.make_url("")).rstrip("/")
+    site.hub["lang"] = "zh-CN"
+    page = await (await browser.new_context()).new_page()
+    await page.goto(f"{origin}/")
+    toggle = page.locator(".cc-chat-toggle")
+    assert await toggle.inner_text() == "打开聊天"
+    await toggle.focus()
+    await page.keyboard.press("Enter")
+    assert await toggle.get_attribute("aria-expanded") == "true"
+    # Focus goes to the first field; every field has a label a screen reader reads.
+    assert await page.evaluate("document.activeElement.name") == "name"
+    assert await page.get_by_label("您的姓名").count() == 1
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.name") == "email"
+    log = page.locator(".cc-chat-log")
+    assert await log.get_attribute("role") == "log" and await log.get_attribute("aria-live") == "polite"
+    await page.keyboard.press("Escape")
+    assert await toggle.get_attribute("aria-expanded") == "false"
+    assert await page.evaluate("document.activeElement.className") == "cc-chat-toggle"
