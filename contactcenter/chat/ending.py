@@ -40,14 +40,23 @@ class ChatEnded:
 
 
 async def is_chat_ended(session: AsyncSession, ticket_id: int) -> bool:
-    """Whether the ticket's chat was ended since its last visitor message."""
-    last = await session.scalar(
-        select(Interaction.meta)
-        .where(Interaction.ticket_id == ticket_id, Interaction.channel == ChannelKind.CHAT, Interaction.direction != "outbound")
-        .order_by(Interaction.id.desc())
-        .limit(1)
+    """Whether the ticket's chat was ended: then the widget's next message starts a new chat.
+
+    Once ended, always ended: a message accepted just before the end and
+    processed just after it lands on the ticket, but does not reopen the chat.
+    """
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    Interaction.ticket_id == ticket_id,
+                    Interaction.channel == ChannelKind.CHAT,
+                    Interaction.direction == "internal",
+                    Interaction.meta["kind"].as_string() == "chat_ended",
+                )
+            )
+        )
     )
-    return (last or {}).get("kind") == "chat_ended"
 
 
 async def do_end_chat(

@@ -45,7 +45,7 @@ from contactcenter.hub import Hub
 from contactcenter.i18n import gettext as _, normalize_language, reading_as
 from contactcenter.identity.normalize import is_text, normalize_email, normalize_name
 from contactcenter.keys import HUB, STREAMS_CLOSING
-from contactcenter.pipeline.run import ContactKeptForReplay, ingest
+from contactcenter.pipeline.run import ContactKeptForReplay, accept, ingest
 from contactcenter.routing.calendars import is_open, parse_calendar
 from contactcenter.settings import TEMPLATES_DIR
 
@@ -384,11 +384,19 @@ async def _message(
         return
     contact = parse_chat_message(visitor, client_id, text, offline=offline, attachments=attachments)
     raw = json.dumps({k: v for k, v in data.items() if k != "token"}).encode()
-    try:
-        result = await ingest(hub, contact, raw=raw)
-        reference = "" if offline else result.reference
-    except ContactKeptForReplay:
-        reference = visitor.reference  # stored for a person to look at: acknowledged all the same
+    if visitor.reference and not attachments:
+        # The conversation has its ticket: accept, record, process, as for SMS. The ack
+        # says the message is stored raw; the pipeline threads it onto the ticket right
+        # after (its reference is the thread hint). A first message waits for the
+        # pipeline instead: its ack carries the new ticket, which the next one needs.
+        await accept(hub, contact, raw=raw)
+        reference = visitor.reference
+    else:
+        try:
+            result = await ingest(hub, contact, raw=raw)
+            reference = "" if offline else result.reference
+        except ContactKeptForReplay:
+            reference = visitor.reference  # stored for a person to look at: acknowledged all the same
     if reference and reference != visitor.reference:
         visitor = visitor.on_ticket(reference)
         sockets.follow(visitor)  # every open widget of this visitor now shows this ticket

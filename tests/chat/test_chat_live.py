@@ -16,6 +16,7 @@ from contactcenter.db.models import utcnow
 from tests.chat.helpers import chat_settings
 from tests.chat.test_chat_socket import SITE, open_chat, say
 from tests.factories import settings_with
+from tests.polling import processed
 from tests.web.workspace_helpers import add_agent
 
 
@@ -47,6 +48,7 @@ async def test_typing_is_relayed_both_ways_throttled_and_never_stored(chat, hub)
     # An agent typing on the ticket's page (POST /agent/tickets/…/typing publishes this): the widget hears it.
     hub.bus.publish(Event("viewer.typing", {"ticket_id": ticket.id, "agent_id": 1, "name": "Ada"}))
     assert await ws.receive_json(timeout=2) == {"type": "typing"}
+    await processed(hub)  # a follow-up is acknowledged once stored raw, and processed right after
     async with hub.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Interaction)) == 2
     await ws.close()
@@ -57,6 +59,7 @@ async def test_the_visitor_ending_the_chat_keeps_the_transcript_and_offers_the_s
     ws, _ = await open_chat(chat, name="Alice", email="alice@example.com")
     await say(ws, "c1", "Hello")
     ack = await say(ws, "c2", "Thanks, that is all")
+    await processed(hub)
     await ws.send_json({"type": "end"})
     ended = await ws.receive_json(timeout=5)
     assert ended["type"] == "ended" and ended["by"] == "visitor" and ended["survey"].startswith("/survey/")
