@@ -5,9 +5,11 @@ message and each answer is an interaction). Ending adds one internal entry,
 `kind: chat_ended` with who ended it, and an audit event, so the timeline
 says where the conversation stopped. The survey follows the rules of every
 channel (`surveys/schedule.py`: the queue's `csat`, one survey per ticket, at
-most one per customer in `[csat] per_customer_days`); the chat's survey is
-offered in the widget at once rather than by mail after the resolution, and
-its row means the timer will not send a second one by mail for that ticket.
+most one per customer in `[csat] per_customer_days`). When the visitor's
+widget is open, the survey is offered there at once, and its row means the
+timer will not send a second one for that ticket; when it is not (the agent
+ended a chat the visitor had left), nothing is decided here, and the ticket
+gets its survey by mail once resolved, as on every channel.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ async def is_chat_ended(session: AsyncSession, ticket_id: int) -> bool:
 
 async def do_end_chat(
     session: AsyncSession, settings: Settings, ticket: Ticket, *, by: str, actor: str, agent_id: int | None = None,
-    now: datetime | None = None,
+    widget_open: bool = True, now: datetime | None = None,
 ) -> ChatEnded | None:
     """End the ticket's chat; None when it had ended already (ending twice records nothing)."""
     assert by in ENDED_BY
@@ -81,7 +83,7 @@ async def do_end_chat(
     session.add(interaction)
     await session.flush()
     audit(session, actor, "chat.ended", ticket, by=by)
-    survey_path = await _offer_survey(session, settings, ticket, now)
+    survey_path = await _offer_survey(session, settings, ticket, now) if widget_open else ""
     events = (
         Event("interaction.created", {"interaction_id": interaction.id, "ticket_id": ticket.id, "customer_id": ticket.customer_id, "channel": "chat"}),
         Event("chat.ended", {"ticket_id": ticket.id, "by": by, "survey_path": survey_path}),

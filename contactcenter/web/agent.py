@@ -162,6 +162,7 @@ async def handle_note(request: web.Request) -> web.Response:
 async def handle_end_chat(request: web.Request) -> web.Response:
     """The agent ends a live chat: the widget is told, the timeline keeps where it ended, a survey may be offered."""
     from contactcenter.chat.ending import do_end_chat
+    from contactcenter.chat.sockets import CHAT_SOCKETS
 
     person, _form = await _posted_form(request)
     hub = request.app[HUB]
@@ -169,7 +170,10 @@ async def handle_end_chat(request: web.Request) -> web.Response:
         ticket = await queries.get_ticket(session, request.match_info["reference"])
         if ticket.channel != "chat":
             raise InputError("This ticket is not a chat.")
-        ended = await do_end_chat(session, hub.settings, ticket, by="agent", actor=person.principal.actor, agent_id=person.id)
+        ended = await do_end_chat(
+            session, hub.settings, ticket, by="agent", actor=person.principal.actor, agent_id=person.id,
+            widget_open=bool(request.app[CHAT_SOCKETS].open_on(ticket.reference)) if CHAT_SOCKETS in request.app else False,
+        )
     if ended is not None:
         hub.bus.publish_all(list(ended.events))
     return see_other(f"/agent/tickets/{ticket.reference}?done=chat_ended#timeline-end")

@@ -136,3 +136,44 @@ async def test_attachments_within_the_limits_are_stored_and_acknowledged(chat, h
     welcome = (await open_chat(chat, token=file_ack["token"]))[1]
     assert welcome["history"][-1]["files"] == ["broken.png"]
     await ws.close()
+
+
+async def test_a_chat_ended_with_no_widget_open_leaves_the_survey_to_the_resolution(chat, hub):
+    """The agent ends a chat the visitor left: no survey now; resolving it later sends one by mail, as on every channel."""
+    from contactcenter.chat.ending import do_end_chat
+    from contactcenter.surveys.schedule import send_due_surveys
+
+    await add_agent(hub, presence="available")
+    ws, _ = await open_chat(chat, name="Alice", email="alice@example.com")
+    await say(ws, "c1", "Hello")
+    await ws.close()
+    async with hub.sessions() as session, session.begin():
+        ticket = await session.scalar(select(Ticket))
+        ended = await do_end_chat(session, hub.settings, ticket, by="agent", actor="agent:1", widget_open=False)
+        assert ended is not None and ended.survey_path == ""
+        assert await do_end_chat(session, hub.settings, ticket, by="agent", actor="agent:1") is None  # once
+        ticket.status, ticket.resolved_at = "resolved", utcnow() - timedelta(minutes=hub.settings.csat.delay_minutes + 1)
+    await send_due_surveys(hub)
+    async with hub.sessions() as session:
+        survey = await session.scalar(select(Survey))
+        mail = (await session.execute(select(OutboxMessage.channel, OutboxMessage.recipient))).all()
+    assert (survey.channel, survey.recipient, survey.status) == ("email", "alice@example.com", "sent")
+    assert mail == [("email", "alice@example.com")]
+
+
+async def test_a_visitor_who_gave_no_email_gets_no_survey_mail(chat, hub):
+    """Their placeholder address is under `.invalid`: the survey is skipped for want of an address."""
+    from contactcenter.surveys.schedule import send_due_surveys
+
+    await add_agent(hub, presence="available")
+    ws, _ = await open_chat(chat, name="Dan")
+    await say(ws, "c1", "Just browsing")
+    await ws.close()
+    async with hub.sessions() as session, session.begin():
+        ticket = await session.scalar(select(Ticket))
+        ticket.status, ticket.resolved_at = "resolved", utcnow() - timedelta(minutes=hub.settings.csat.delay_minutes + 1)
+    await send_due_surveys(hub)
+    async with hub.sessions() as session:
+        survey = await session.scalar(select(Survey))
+        assert (survey.status, survey.reason) == ("skipped", "no_address")
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
