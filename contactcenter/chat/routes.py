@@ -180,7 +180,7 @@ async def handle_events(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={**headers, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
     response.content_type = "text/event-stream"
     await response.prepare(request)
-    closing = request.app[STREAMS_CLOSING]
+    closing = request.app.get(STREAMS_CLOSING) or asyncio.Event()  # set on shutdown where the workspace runs
     try:
         await response.write(b"retry: 2000\n\n")
         while not (connection.closing.is_set() or closing.is_set()):
@@ -245,17 +245,21 @@ async def handle_attachments(request: web.Request) -> web.Response:
     limits = hub.settings.email
     fields: dict[str, str] = {}
     files: list[Attachment] = []
+    total = 0
     try:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
                 raise InputError("nested multipart is not taken")
             if part.filename is None:
-                fields[part.name or ""] = (await part.read(decode=True))[:MAX_FRAME_BYTES].decode("utf-8", "replace")
+                fields[part.name or ""] = (await _read_limited(part, MAX_FRAME_BYTES)).decode("utf-8", "replace")
                 continue
             if len(files) >= limits.max_attachments:
                 raise InputError(_("At most {count} files can be sent at once.", count=limits.max_attachments))
             content = await _read_limited(part, limits.max_attachment_bytes)
+            total += len(content)
+            if total > limits.max_message_bytes:  # the whole message, as for a mail
+                raise _TooLarge
             files.append(
                 Attachment(
                     filename=part.filename[:MAX_FILENAME_CHARS],
@@ -503,10 +507,13 @@ async def _relay_events(app: web.Application) -> None:
             ticket_id = event.data.get("ticket_id")
             if not isinstance(ticket_id, int):
                 continue
-            if event.kind == "viewer.typing":
-                sockets.offer_all(format_reference(ticket_id), {"type": "typing"})
-            elif event.kind == "chat.ended":
-                _ended(hub, sockets, format_reference(ticket_id), event.data)
+            try:
+                if event.kind == "viewer.typing":
+                    sockets.offer_all(format_reference(ticket_id), {"type": "typing"})
+                elif event.kind == "chat.ended":
+                    _ended(hub, sockets, format_reference(ticket_id), event.data)
+            except Exception:  # noqa: BLE001 - one bad event must not stop the relay for every widget
+                log.exception("chat relay: %s for ticket %s failed", event.kind, ticket_id)
 
 
 def _ended(hub: Hub, sockets: ChatSockets, reference: str, data: dict[str, Any]) -> None:
