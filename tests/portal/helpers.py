@@ -37,7 +37,8 @@ async def use_link(client, token: str):
 
 async def sign_in(client, hub, email: str) -> str:
     """Sign `email`'s customer in on `client`; -> the portal cookie's value."""
-    assert (await ask_for_link(client, email)).status == 200
+    asked = await ask_for_link(client, email)
+    assert asked.status == 200, await asked.text()
     response = await use_link(client, await queued_link_token(hub, email))
     assert response.status == 303, await response.text()
     return response.cookies[COOKIE_NAME].value
