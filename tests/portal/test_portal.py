@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from contactcenter.contact import ChannelKind, TicketType
 from contactcenter.db.models import AuditEvent, Interaction, OutboxMessage, PortalLink, PortalSession, Ticket, utcnow
 from contactcenter.pipeline.run import ingest
+from contactcenter.keys import PORTAL_RATE_LIMIT
 from contactcenter.portal.visitors import COOKIE_NAME
 from tests.factories import make_inbound, settings_with
 from tests.mail import Relay, deliver_until
@@ -255,3 +256,21 @@ async def test_a_merged_customer_still_sees_the_tickets_moved_to_the_record_that
     assert merged.status == 201
     listing = await (await client.get("/portal")).text()
     assert mine in listing and other in listing
+
+
+async def test_the_portal_and_its_mail_speak_the_customers_language(hub, client, relay):
+    await writes(hub, ALICE, "拉链坏了")
+    page = await (await client.get("/portal", headers={"Accept-Language": "zh-CN"})).text()
+    assert "您的请求" in page and "给我发送登录链接" in page
+    sent = await client.post("/portal/sign-in", data={"email": ALICE, "csrf_token": csrf_token(page)}, headers={"Accept-Language": "zh-CN"})
+    assert "请查看您的邮箱" in await sent.text()
+    await deliver_until(hub, relay, 1)
+    mail = relay.messages[0]
+    assert mail["Subject"] == "您的登录链接"
+    assert "只能使用一次" in mail.get_body(("plain",)).get_content()
+
+
+async def test_one_client_asking_for_many_links_is_slowed_down(hub, client):
+    client.app[PORTAL_RATE_LIMIT].limit = 2  # as `[web] rate_limit_per_minute = 2` would build it
+    statuses = [(await ask_for_link(client, f"someone{i}@example.net")).status for i in range(3)]
+    assert statuses == [200, 200, 429]
