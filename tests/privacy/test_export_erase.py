@@ -72,6 +72,7 @@ async def dana_writes_texts_and_calls(client, hub, auth) -> int:
 
 async def test_the_export_holds_the_email_the_sms_and_the_call(client, hub, auth):
     dana = await dana_writes_texts_and_calls(client, hub, auth)
+    await portal_sign_in(hub, DANA_EMAIL)
     response = await client.get(f"/api/v1/customers/{dana}/export", headers=auth)
     assert response.status == 200
     assert response.headers["Content-Disposition"] == f'attachment; filename="customer-{dana}.json"'
@@ -90,6 +91,12 @@ async def test_the_export_holds_the_email_the_sms_and_the_call(client, hub, auth
     assert {t["channel"] for t in export["tickets"]} == {"email", "sms", "voice"}
     assert [m["survivor_id"] for m in export["merges"]] == [dana]
     assert "customer.merged" in {e["action"] for e in export["audit"]}
+    [link], [portal] = export["portal_links"], export["portal_sessions"]
+    assert link["email"] == portal["email"] == DANA_EMAIL and link["used_at"] and portal["revoked_at"] is None
+    async with hub.sessions() as session:
+        hashes = [*await session.scalars(select(PortalLink.token_hash)), *await session.scalars(select(PortalSession.token_hash))]
+    body = await response.text()
+    assert hashes and not any(h in body for h in hashes)
 
 
 async def test_only_an_admin_may_export_or_erase(client, hub):
