@@ -81,7 +81,7 @@ async def test_the_link_signs_in_once_and_shows_only_that_customers_tickets(hub,
     assert mine in listing and "Broken zip" in listing
     assert theirs not in listing and "secret matter" not in listing
     assert (await client.get(f"/portal/tickets/{mine}")).status == 200
-    for other in (theirs, "CC-999999", "nonsense", "CC-99999999999999999999"):
+    for other in (theirs, "CC-999999", "nonsense", "CC-999999999999", "CC-99999999999999999999"):
         refused = await client.get(f"/portal/tickets/{other}")
         assert refused.status == 404, other
         assert "secret matter" not in await refused.text()
@@ -274,3 +274,13 @@ async def test_one_client_asking_for_many_links_is_slowed_down(hub, client):
     client.app[PORTAL_RATE_LIMIT].limit = 2  # as `[web] rate_limit_per_minute = 2` would build it
     statuses = [(await ask_for_link(client, f"someone{i}@example.net")).status for i in range(3)]
     assert statuses == [200, 200, 429]
+
+
+async def test_a_portal_sign_in_ends_after_session_days(hub, client):
+    reference = await writes(hub, ALICE, "Broken zip")
+    await sign_in(client, hub, ALICE)
+    async with hub.sessions() as session, session.begin():
+        portal = await session.scalar(select(PortalSession))
+        assert portal.expires_at - portal.created_at == timedelta(days=hub.settings.portal.session_days)
+        portal.expires_at = utcnow() - timedelta(seconds=1)
+    assert (await client.get(f"/portal/tickets/{reference}", allow_redirects=False)).headers["Location"] == "/portal"
