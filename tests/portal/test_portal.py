@@ -15,7 +15,7 @@ from contactcenter.portal.visitors import COOKIE_NAME
 from tests.factories import make_inbound, settings_with
 from tests.mail import Relay, deliver_until
 from tests.portal.helpers import LINK, ask_for_link, queued_link_token, sign_in, use_link
-from tests.web.workspace_helpers import add_agent, csrf_token
+from tests.web.workspace_helpers import add_agent, csrf_token, sign_in as agent_sign_in
 
 ALICE = "alice@example.com"
 BOB = "bob@example.org"
@@ -284,3 +284,17 @@ async def test_a_portal_sign_in_ends_after_session_days(hub, client):
         assert portal.expires_at - portal.created_at == timedelta(days=hub.settings.portal.session_days)
         portal.expires_at = utcnow() - timedelta(seconds=1)
     assert (await client.get(f"/portal/tickets/{reference}", allow_redirects=False)).headers["Location"] == "/portal"
+
+
+async def test_agents_see_the_sign_in_mail_and_the_answer_on_the_customers_timeline_without_the_link(hub, client):
+    reference = await writes(hub, ALICE, "Broken zip")
+    await sign_in(client, hub, ALICE)
+    token = await queued_link_token(hub, ALICE)
+    page = await (await client.get(f"/portal/tickets/{reference}")).text()
+    await client.post(f"/portal/tickets/{reference}/answer", data={"message": "Any news?", "csrf_token": csrf_token(page)})
+    await add_agent(hub)
+    assert (await agent_sign_in(client)).status == 303
+    shown = await client.get(f"/agent/tickets/{reference}")
+    text = await shown.text()
+    assert shown.status == 200 and "Any news?" in text and "Your sign-in link" in text
+    assert token not in text
