@@ -259,3 +259,29 @@ async def test_the_widget_speaks_chinese_and_works_from_the_keyboard(browser, ai
     await page.keyboard.press("Escape")
     assert await toggle.get_attribute("aria-expanded") == "false"
     assert await page.evaluate("document.activeElement.className") == "cc-chat-toggle"
+
+
+BLOCKED_SOCKET = """
+window.WebSocket = function () {  // a proxy that refuses the upgrade: the socket closes without opening
+  var socket = this;
+  socket.readyState = 3;
+  socket.send = function () { throw new Error("not open"); };
+  setTimeout(function () { if (socket.onclose) socket.onclose({ code: 1006 }); }, 0);
+};
+"""
+
+
+async def test_a_websocket_that_never_opens_makes_the_widget_fall_back(browser, aiohttp_client, hub, site):
+    origin = f"http://127.0.0.1:{site.port}"
+    hub.settings = chat_settings(hub.settings, allowed_origins=[origin])
+    app = create_app(hub.settings, hub)
+    client = await aiohttp_client(app)
+    site.hub["url"] = str(client.make_url("")).rstrip("/")
+    await add_agent(hub, presence="available")
+    customer_context, customer = await start_chat(browser, site, origin, init_script=BLOCKED_SOCKET)
+    await customer.fill(".cc-chat-compose textarea", "Sent through the fallback")
+    await customer.keyboard.press("Enter")
+    ticket = await first_ticket(hub)
+    await eventually(lambda: app[CHAT_SOCKETS].open_on(ticket.reference), timeout=10, what="the widget's event stream")
+    assert await count_chat(hub, "Sent through the fallback") == 1
+    await customer_context.close()
