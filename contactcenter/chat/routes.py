@@ -57,6 +57,8 @@ MAX_CLIENT_ID_CHARS = 64
 HISTORY_LIMIT = 200
 # The visitor's typing reaches agents at most this often (the widget sends no more often either).
 TYPING_SECONDS = 2.0
+# How long who is available may be remembered (an agent's presence change forgets it at once).
+AVAILABILITY_SECONDS = 1.0
 # An idle event stream sends a comment this often, so proxies keep it open and a gone widget is noticed.
 STREAM_IDLE_SECONDS = 15.0
 MAX_FILENAME_CHARS = 200
@@ -353,7 +355,7 @@ async def _welcome(hub: Hub, sockets: ChatSockets, connection: ChatConnection, v
         {
             "type": "welcome",
             "token": issue_token(hub.secret_key, visitor),
-            "available": await can_answer_now(hub),
+            "available": await can_answer_now(hub, sockets),
             "needs_email": not visitor.email,
             "history": await history(hub, visitor),
         }
@@ -382,7 +384,7 @@ async def _message(
     client_id, text = _field(data, "client_id", MAX_CLIENT_ID_CHARS), _field(data, "text", hub.settings.web.max_message_chars).strip()
     if not client_id or not (text or attachments):
         raise InputError("a message needs a client_id and a text")
-    offline = not visitor.reference and not await can_answer_now(hub)
+    offline = not visitor.reference and not await can_answer_now(hub, sockets)
     if offline and not visitor.email:
         connection.offer({"type": "error", "client_id": client_id, "message": _("Please give your email so we can answer you.")})
         return
@@ -447,9 +449,22 @@ def chat_is_open(hub: Hub, now: Any = None) -> bool:
     return is_open(parse_calendar(calendar), now or utcnow())
 
 
-async def can_answer_now(hub: Hub) -> bool:
-    """Someone can chat now: within the chat queue's business hours, and an agent who takes chats is available."""
-    return chat_is_open(hub) and await someone_available(hub)
+async def can_answer_now(hub: Hub, sockets: ChatSockets) -> bool:
+    """Someone can chat now: within the chat queue's business hours, and an agent who takes chats is available.
+
+    Who is available is remembered for AVAILABILITY_SECONDS, and forgotten at
+    once when an agent's presence changes (the relay hears `agent.presence`):
+    under load the query waited for a database connection in the tail of
+    every first message (docs/benchmarks.md).
+    """
+    if not chat_is_open(hub):
+        return False
+    now = asyncio.get_running_loop().time()
+    if sockets.availability is not None and now < sockets.availability[0]:
+        return sockets.availability[1]
+    available = await someone_available(hub)
+    sockets.availability = (now + AVAILABILITY_SECONDS, available)
+    return available
 
 
 async def someone_available(hub: Hub) -> bool:
@@ -504,6 +519,9 @@ async def _relay_events(app: web.Application) -> None:
     async with hub.bus.subscribe() as queue:
         while True:
             event = await queue.get()
+            if event.kind == "agent.presence":
+                sockets.availability = None
+                continue
             ticket_id = event.data.get("ticket_id")
             if not isinstance(ticket_id, int):
                 continue

@@ -63,6 +63,7 @@ class ChatSockets:
         self.by_reference: dict[str, set[ChatConnection]] = defaultdict(set)
         self.by_visitor: dict[str, set[ChatConnection]] = defaultdict(set)
         self.typing_at: dict[str, float] = {}  # visitor id -> when their typing was last relayed
+        self.availability: tuple[float, bool] | None = None  # (good until, someone can chat): routes.can_answer_now
 
     def may_signal_typing(self, visitor_id: str, now: float, every: float) -> bool:
         """At most one typing signal per visitor every `every` seconds, whatever the transport."""

@@ -16,7 +16,7 @@ from contactcenter.db.models import utcnow
 from tests.chat.helpers import chat_settings
 from tests.chat.test_chat_socket import SITE, open_chat, say
 from tests.factories import settings_with
-from tests.polling import processed
+from tests.polling import eventually, processed
 from tests.web.workspace_helpers import add_agent
 
 
@@ -177,3 +177,22 @@ async def test_a_visitor_who_gave_no_email_gets_no_survey_mail(chat, hub):
         survey = await session.scalar(select(Survey))
         assert (survey.status, survey.reason) == ("skipped", "no_address")
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+async def test_an_agent_going_away_is_seen_by_the_next_widget(chat, hub):
+    from contactcenter.routing.presence import do_set_presence
+
+    agent_id = await add_agent(hub, presence="available")
+    ws, welcome = await open_chat(chat, name="Alice", email="alice@example.com")
+    assert welcome["available"] is True
+    await ws.close()
+    async with hub.sessions() as session, session.begin():
+        _, events = await do_set_presence(session, agent_id, "away", actor=f"agent:{agent_id}")
+    hub.bus.publish_all(events)
+
+    async def available_now() -> bool:
+        ws, welcome = await open_chat(chat, name="Bob", email="bob@example.com")
+        await ws.close()
+        return welcome["available"] is False
+
+    await eventually(available_now, timeout=5, what="the widget to hear that nobody is available")
