@@ -128,6 +128,12 @@ class SQLiteWriter:
         """`await work(*args)` on the writer thread; the caller's loop waits without blocking."""
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work(*args), self.loop))
 
+    def abandon(self) -> None:
+        """Close the connection and end the thread without waiting (its caller's loop is gone)."""
+        if self.thread.is_alive():
+            done = asyncio.run_coroutine_threadsafe(self.engine.dispose(), self.loop)
+            done.add_done_callback(lambda _: self.loop.call_soon_threadsafe(self.loop.stop))
+
     async def close(self) -> None:
         if not self.thread.is_alive():
             return

@@ -106,6 +106,8 @@ async def accept(hub: Hub, contact: InboundContact, *, raw: bytes | None = None)
 def writer_of(hub: Hub) -> IngestWriter:
     writer = hub.ingest_writer
     if writer is None or not writer.serves_running_loop():
+        if writer is not None and writer.sqlite is not None:
+            writer.sqlite.abandon()  # its loop ended without closing it
         writer = hub.ingest_writer = IngestWriter(hub)
     return writer
 
