@@ -290,13 +290,13 @@ class IngestWriter:
     async def _insert_records(self, batch: list[_Waiting]) -> list[int]:
         async with self.sessions() as session, session.begin():
             records = [
-                    InboundRecord(
-                        channel=item.contact.channel,
-                        provider_id=item.contact.provider_id,
-                        raw=item.raw,
-                        contact=item.contact.to_json(),
-                        status="pending",
-                    )
+                InboundRecord(
+                    channel=item.contact.channel,
+                    provider_id=item.contact.provider_id,
+                    raw=item.raw,
+                    contact=item.contact.to_json(),
+                    status="pending",
+                )
                 for item in batch
             ]
             session.add_all(records)
