@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from contactcenter.contact import ChannelKind
-from contactcenter.db.models import ContactPoint, Customer, utcnow
+from contactcenter.db.models import ContactPoint, Customer, Interaction, WebhookDelivery, WebhookSubscription, utcnow
 from contactcenter.pipeline.context import IngestContext
 from contactcenter.pipeline.dedupe import dedupe
 from contactcenter.pipeline.identify import identify_customer
 from contactcenter.pipeline.rounds import split_rounds
 from contactcenter.pipeline.run import ingest
-from tests.factories import make_inbound
+from tests.factories import make_inbound, settings_with
 
 
 def sms(phone: str, **extra):
@@ -70,3 +72,16 @@ async def test_steps_run_on_a_hand_built_round(hub):
         assert batch[1].customer.id != batch[2].customer.id
     async with hub.sessions() as session:
         assert sorted(await session.scalars(select(ContactPoint.value))) == ["+14155550231", "+14155550232", "+14155550233"]
+
+
+async def test_an_acknowledgement_reaches_webhook_subscribers_once(hub):
+    hub.settings = settings_with(hub.settings, tickets={"auto_acknowledge": True})
+    async with hub.sessions() as session, session.begin():
+        session.add(WebhookSubscription(url="http://127.0.0.1:9/hook", events=["interaction.created"], secret="s"))
+    await ingest(hub, make_inbound(channel=ChannelKind.EMAIL, email="z@example.com"))
+    async with hub.sessions() as session:
+        bodies = [json.loads(body) for body in await session.scalars(select(WebhookDelivery.body))]
+        outbound = await session.scalar(select(Interaction.id).where(Interaction.direction == "outbound"))
+    # The mail's interaction and its acknowledgement's, each once.
+    assert sorted(b["data"]["interaction_id"] for b in bodies) == sorted({b["data"]["interaction_id"] for b in bodies})
+    assert len(bodies) == 2 and outbound in {b["data"]["interaction_id"] for b in bodies}
