@@ -598,15 +598,19 @@ class ReportRow(Base):
     __table_args__ = (
         Index("ix_report_rows_cohort_created", "cohort_id", "created", "queue_id", "channel", "type", "first_response_seconds",
               "resolution_seconds", "sla_met", "sla_breached", "customer_value", "calls", "call_seconds"),
-        Index("ix_report_rows_cohort_resolved", "cohort_id", "resolved", "queue_id", "channel", "type"),
-        Index("ix_report_rows_created", "created", "cohort_id", "queue_id", "channel", "type", "resolved"),
-        Index("ix_report_rows_resolved", "resolved", "cohort_id", "queue_id", "channel", "type"),
+        Index("ix_report_rows_cohort_resolved", "cohort_id", "resolved_quarter", "queue_id", "channel", "type"),
+        # Led by the quarter hour, so GROUP BY quarter reads in index order and sorts nothing.
+        Index("ix_report_rows_created_quarter", "created_quarter", "cohort_id", "queue_id", "channel", "type"),
+        Index("ix_report_rows_resolved_quarter", "resolved_quarter", "cohort_id", "queue_id", "channel", "type"),
     )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
     cohort_id: Mapped[int] = mapped_column(Integer)
     created: Mapped[int] = mapped_column(BigInteger)
     resolved: Mapped[int | None] = mapped_column(BigInteger)
+    # created // 900 and resolved // 900: every time zone's midnight falls on a quarter hour.
+    created_quarter: Mapped[int] = mapped_column(Integer)
+    resolved_quarter: Mapped[int | None] = mapped_column(Integer)
     queue_id: Mapped[int] = mapped_column(Integer)  # 0: none
     channel: Mapped[str] = mapped_column(String(10))
     type: Mapped[str] = mapped_column(String(20))

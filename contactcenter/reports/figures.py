@@ -23,7 +23,7 @@ def spread(values: list[int]) -> dict[str, float | int | None]:
 
 def parse_numbers(joined: str | None) -> list[int]:
     """The values an aggregate_strings(…, ",") query handed back in one string."""
-    return [int(v) for v in joined.split(",")] if joined else []
+    return list(map(int, joined.split(","))) if joined else []
 
 
 def compliance(met: int, breached: int) -> float | None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, attributes
@@ -44,6 +44,7 @@ BATCH_SIZE = 1000
 REQUEST_LIMIT = 2000  # changed tickets a report refreshes itself before reading
 MARGIN = timedelta(minutes=5)  # longer than any transaction that stamps updated_at and commits later
 SEPARATOR = "\n"
+QUARTER = 900  # seconds: time zones are whole quarter hours from UTC, so local days and hours are whole quarters
 
 
 def segments_key(segments: Any) -> str:
@@ -97,6 +98,8 @@ def row_values(ticket: Ticket, customer: Customer, calendar: BusinessCalendar | 
         "cohort_id": cohort_id,
         "created": epoch(ticket.created_at),
         "resolved": epoch(ticket.resolved_at),
+        "created_quarter": epoch(ticket.created_at) // QUARTER,  # type: ignore[operator]
+        "resolved_quarter": None if ticket.resolved_at is None else epoch(ticket.resolved_at) // QUARTER,  # type: ignore[operator]
         "queue_id": ticket.queue_id or 0,
         "channel": ticket.channel,
         "type": ticket.type,
@@ -163,6 +166,7 @@ async def _set_mark(session: AsyncSession, name: str, at: datetime | None) -> No
 async def refresh_report_rows(session: AsyncSession, settings: Settings, limit: int = BATCH_SIZE) -> int:
     """Rebuild up to `limit` rows of tickets (and of customers' tickets) changed since their row was made;
     returns how many were rebuilt (fewer than `limit`: nothing more to do)."""
+    began = utcnow()
     marks = dict((await session.execute(select(ReportMark.name, ReportMark.at))).all())
     changed = (
         select(Ticket.id, Ticket.updated_at)
@@ -175,26 +179,36 @@ async def refresh_report_rows(session: AsyncSession, settings: Settings, limit: 
         changed = changed.where(Ticket.updated_at >= marks["tickets"] - MARGIN)
     tickets = (await session.execute(changed)).all()
     done = await rebuild_rows(session, settings, [t for t, _ in tickets])
-    if tickets:
+    if len(tickets) >= limit:
+        # Cut short: everything up to the last one seen is done.
         await _set_mark(session, "tickets", max(at for _, at in tickets))
-    if done >= limit:
         return done
+    # All seen: anything stamped before `began` less the margin has committed and was read, so the
+    # next look starts there (the mark follows the clock, not only the changes, or one burst of
+    # changes would be read again at every refresh until the next change).
+    await _set_mark(session, "tickets", began)
     since = marks.get("customers")
-    newest = await session.scalar(select(func.max(Customer.updated_at)).where(*([Customer.updated_at >= since - MARGIN] if since else [])))
+    if since is None:
+        # First run: every row is being made from today's customers; follow changes from here on.
+        await _set_mark(session, "customers", began)
+        return done
+    # The customers changed since the mark first (their updated_at index), then their tickets' rows:
+    # a join the planner could start from the rows would read them all.
+    changed_customers = dict((await session.execute(select(Customer.id, Customer.updated_at).where(Customer.updated_at >= since - MARGIN))).all())
     room = limit - done
-    moved = (
-        select(ReportRow.ticket_id)
-        .join(Ticket, Ticket.id == ReportRow.ticket_id)
-        .join(Customer, Customer.id == Ticket.customer_id)
-        .where(ReportRow.customer_updated_at != Customer.updated_at)
-        .limit(room)
-    )
-    if since:
-        moved = moved.where(Customer.updated_at >= since - MARGIN)
-    customers = list(await session.scalars(moved))
+    customers: list[int] = []
+    ids = sorted(changed_customers)
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        pairs = await session.execute(
+            select(ReportRow.ticket_id, Ticket.customer_id, ReportRow.customer_updated_at)
+            .join(ReportRow, ReportRow.ticket_id == Ticket.id)
+            .where(Ticket.customer_id.in_(chunk))
+        )
+        customers += [ticket_id for ticket_id, customer_id, made_from in pairs if made_from != changed_customers[customer_id]]
+    customers = customers[:room]
     done += await rebuild_rows(session, settings, customers)
     if len(customers) < room:
-        await _set_mark(session, "customers", newest)
+        await _set_mark(session, "customers", began)
     return done
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.db.models import Agent, AuditEvent, Queue, ReportCohort, ReportRow
 from contactcenter.reports.figures import compliance, parse_numbers, percentile, spread
 from contactcenter.reports.filters import CHANNELS, ReportFilter
-from contactcenter.reports.rows import segments_of
+from contactcenter.reports.rows import QUARTER, segments_of
 from contactcenter.settings import Settings
 
 CLOSED = ("resolved", "closed")
@@ -195,18 +195,26 @@ def _conditions(wanted: ReportFilter, queues: list[Queue], cohort_ids: list[int]
     return found
 
 
-def _local(column: Any, offsets: list[tuple[int, int]]) -> Any:
-    """Epoch seconds moved into the viewer's zone. Constants are written into the SQL (they are our
-    integers), so PostgreSQL sees the GROUP BY expression as the selected one."""
+def _number(value: int) -> Any:
+    """One of our integers written into the SQL, so PostgreSQL sees a GROUP BY expression as the selected one."""
+    return literal_column(str(int(value)))
+
+
+def _local_quarter(quarter: Any, offsets: list[tuple[int, int]]) -> Any:
+    """A UTC quarter-hour number moved into the viewer's zone (offsets are whole quarters)."""
     if len(offsets) == 1:
-        return column + literal_column(str(int(offsets[0][1])))
-    whens = [(column < literal_column(str(int(until))), literal_column(str(int(offset)))) for (_, offset), (until, _) in zip(offsets, offsets[1:])]
-    return column + case(*whens, else_=literal_column(str(int(offsets[-1][1]))))
+        return quarter + _number(offsets[0][1] // QUARTER)
+    whens = [(quarter < _number(-(-until // QUARTER)), _number(offset // QUARTER)) for (_, offset), (until, _) in zip(offsets, offsets[1:])]
+    return (quarter + case(*whens, else_=_number(offsets[-1][1] // QUARTER))).self_group()
 
 
-def _whole(expression: Any, unit: int) -> Any:
+def _div(expression: Any, unit: int) -> Any:
     """Integer division on both databases (SQLAlchemy's `//` adds a bound parameter, which PostgreSQL's GROUP BY would not match)."""
-    return expression.op("/", precedence=8)(literal_column(str(unit)))
+    return expression.op("/", precedence=8)(_number(unit))
+
+
+def _mod(expression: Any, unit: int) -> Any:
+    return expression.op("%", precedence=8)(_number(unit))
 
 
 async def _cohort_groups(session: AsyncSession, start: int, end: int, conditions: list[Any]) -> dict[int, Group]:
@@ -234,20 +242,34 @@ async def _cohort_groups(session: AsyncSession, start: int, end: int, conditions
 
 
 async def _volume(session: AsyncSession, start: int, end: int, conditions: list[Any], offsets: list[tuple[int, int]], wanted: ReportFilter) -> dict[str, Any]:
-    """Tickets opened per local hour and channel: one row per hour of the range, at most 8,784."""
-    hour = _whole(_local(R.created, offsets), 3600)
-    per_channel = [func.sum(case((R.channel == channel, 1), else_=0)) for channel in CHANNELS]
-    rows = await session.execute(select(hour, func.count(), *per_channel).where(R.created >= start, R.created < end, *conditions).group_by(hour))
+    """Tickets opened per local day (with their channels) and per weekday x hour.
+
+    The inner query groups by UTC quarter hour, in the order of the index it reads
+    (no sort); the two outer groupings then see at most 35,136 quarters, not the tickets."""
+    per_channel = [func.sum(case((R.channel == channel, 1), else_=0)).label(f"c{n}") for n, channel in enumerate(CHANNELS)]
+    quarters = (
+        select(R.created_quarter.label("q"), func.count().label("n"), *per_channel)
+        .where(R.created_quarter >= start // QUARTER, R.created_quarter < end // QUARTER, *conditions)
+        .group_by(R.created_quarter)
+        .cte("quarters")
+    )
+    local = _local_quarter(quarters.c.q, offsets)
+    day = _div(local, 96)
+    slot = (_mod(_div(local, 96) + _number(3), 7).op("*", precedence=8)(_number(24)) + _div(_mod(local, 96), 4))  # Monday 00h = 0 (1970-01-01 was a Thursday)
+    channels = [func.sum(quarters.c[f"c{n}"]) for n in range(len(CHANNELS))]
+    by_days = select(literal_column("0"), day, func.sum(quarters.c.n), *channels).group_by(day)
+    by_slots = select(literal_column("1"), slot, func.sum(quarters.c.n), *[literal_column("0") for _ in CHANNELS]).group_by(slot)
     by_channel: dict[str, int] = defaultdict(int)
     by_day: dict[date, int] = defaultdict(int)
     heat = [[0] * 24 for _ in range(7)]  # weekday (Monday first) x hour, in the viewer's zone
-    for local_hour, count, *counts in rows:
-        when = EPOCH + timedelta(days=int(local_hour) // 24)
-        for channel, n in zip(CHANNELS, counts):
-            if n:
-                by_channel[channel] += int(n)
-        by_day[when] += count
-        heat[when.weekday()][int(local_hour) % 24] += count
+    for kind, key, count, *counts in await session.execute(by_days.union_all(by_slots)):
+        if int(kind) == 0:
+            by_day[EPOCH + timedelta(days=int(key))] += int(count)
+            for channel, n in zip(CHANNELS, counts):
+                if n:
+                    by_channel[channel] += int(n)
+        else:
+            heat[int(key) // 24][int(key) % 24] += int(count)
     return {
         "total": sum(by_day.values()),
         "by_channel": dict(sorted(by_channel.items())),
@@ -257,23 +279,25 @@ async def _volume(session: AsyncSession, start: int, end: int, conditions: list[
 
 
 async def _resolved(session: AsyncSession, start: int, end: int, conditions: list[Any], offsets: list[tuple[int, int]]) -> dict[str, Any]:
-    day = _whole(_local(R.resolved, offsets), 86400)
-    rows = await session.execute(
-        select(day, func.count(), func.sum(case((R.type == "complaint", 1), else_=0)))
-        .where(R.resolved >= start, R.resolved < end, *conditions)
-        .group_by(day)
+    """Tickets (and complaints) resolved per local day: grouped by quarter in index order first, as `_volume`."""
+    quarters = (
+        select(R.resolved_quarter.label("q"), func.count().label("n"), func.sum(case((R.type == "complaint", 1), else_=0)).label("complaints"))
+        .where(R.resolved_quarter >= start // QUARTER, R.resolved_quarter < end // QUARTER, *conditions)
+        .group_by(R.resolved_quarter)
+        .subquery()
     )
+    day = _div(_local_quarter(quarters.c.q, offsets), 96)
     by_day: dict[date, int] = {}
     complaints = 0
-    for local_day, count, complaint_count in rows:
-        by_day[EPOCH + timedelta(days=int(local_day))] = count
+    for local_day, count, complaint_count in await session.execute(select(day, func.sum(quarters.c.n), func.sum(quarters.c.complaints)).group_by(day)):
+        by_day[EPOCH + timedelta(days=int(local_day))] = int(count)
         complaints += int(complaint_count or 0)
     return {"by_day": by_day, "complaints": complaints}
 
 
 async def _handled(session: AsyncSession, start: int, end: int, conditions: list[Any]) -> list[tuple[int, int]]:
     """Tickets resolved in the range per cohort (an agent's "handled")."""
-    rows = await session.execute(select(R.cohort_id, func.count()).where(R.resolved >= start, R.resolved < end, *conditions).group_by(R.cohort_id))
+    rows = await session.execute(select(R.cohort_id, func.count()).where(R.resolved_quarter >= start // QUARTER, R.resolved_quarter < end // QUARTER, *conditions).group_by(R.cohort_id))
     return [(cohort_id, count) for cohort_id, count in rows]
 
 
@@ -282,8 +306,8 @@ async def _backlog(session: AsyncSession, start: int, conditions: list[Any], ope
 
     Open at the start = opened before it minus resolved before it (a ticket is resolved after it is
     opened): two counts over an index each, instead of one scan of everything opened before."""
-    opened_before = await session.scalar(select(func.count()).select_from(R).where(R.created < start, *conditions))
-    resolved_before = await session.scalar(select(func.count()).select_from(R).where(R.resolved < start, *conditions))
+    opened_before = await session.scalar(select(func.count()).select_from(R).where(R.created_quarter < start // QUARTER, *conditions))
+    resolved_before = await session.scalar(select(func.count()).select_from(R).where(R.resolved_quarter < start // QUARTER, *conditions))
     level, points = int(opened_before or 0) - int(resolved_before or 0), []
     for row in opened_by_day:
         day = date.fromisoformat(row["date"])

@@ -37,6 +37,8 @@ def upgrade() -> None:
         sa.Column('cohort_id', sa.Integer(), nullable=False),
         sa.Column('created', sa.BigInteger(), nullable=False),
         sa.Column('resolved', sa.BigInteger(), nullable=True),
+        sa.Column('created_quarter', sa.Integer(), nullable=False),
+        sa.Column('resolved_quarter', sa.Integer(), nullable=True),
         sa.Column('queue_id', sa.Integer(), nullable=False),
         sa.Column('channel', sa.String(length=10), nullable=False),
         sa.Column('type', sa.String(length=20), nullable=False),
@@ -54,9 +56,9 @@ def upgrade() -> None:
     )
     op.create_index('ix_report_rows_cohort_created', 'report_rows', ['cohort_id', 'created', 'queue_id', 'channel', 'type', 'first_response_seconds',
                     'resolution_seconds', 'sla_met', 'sla_breached', 'customer_value', 'calls', 'call_seconds'])
-    op.create_index('ix_report_rows_cohort_resolved', 'report_rows', ['cohort_id', 'resolved', 'queue_id', 'channel', 'type'])
-    op.create_index('ix_report_rows_created', 'report_rows', ['created', 'cohort_id', 'queue_id', 'channel', 'type', 'resolved'])
-    op.create_index('ix_report_rows_resolved', 'report_rows', ['resolved', 'cohort_id', 'queue_id', 'channel', 'type'])
+    op.create_index('ix_report_rows_cohort_resolved', 'report_rows', ['cohort_id', 'resolved_quarter', 'queue_id', 'channel', 'type'])
+    op.create_index('ix_report_rows_created_quarter', 'report_rows', ['created_quarter', 'cohort_id', 'queue_id', 'channel', 'type'])
+    op.create_index('ix_report_rows_resolved_quarter', 'report_rows', ['resolved_quarter', 'cohort_id', 'queue_id', 'channel', 'type'])
     op.create_table(
         'report_marks',
         sa.Column('name', sa.String(length=20), nullable=False),
@@ -73,8 +75,8 @@ def downgrade() -> None:
     op.drop_index('ix_customers_updated_at', 'customers')
     op.drop_index('ix_tickets_updated_at', 'tickets')
     op.drop_table('report_marks')
-    op.drop_index('ix_report_rows_resolved', 'report_rows')
-    op.drop_index('ix_report_rows_created', 'report_rows')
+    op.drop_index('ix_report_rows_resolved_quarter', 'report_rows')
+    op.drop_index('ix_report_rows_created_quarter', 'report_rows')
     op.drop_index('ix_report_rows_cohort_resolved', 'report_rows')
     op.drop_index('ix_report_rows_cohort_created', 'report_rows')
     op.drop_table('report_rows')
