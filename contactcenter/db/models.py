@@ -602,6 +602,7 @@ class ReportRow(Base):
         # Led by the quarter hour, so GROUP BY quarter reads in index order and sorts nothing.
         Index("ix_report_rows_created_quarter", "created_quarter", "cohort_id", "queue_id", "channel", "type"),
         Index("ix_report_rows_resolved_quarter", "resolved_quarter", "cohort_id", "queue_id", "channel", "type"),
+        Index("ix_report_rows_channel_quarter", "channel", "created_quarter", "cohort_id", "queue_id", "type"),
     )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)

@@ -229,18 +229,19 @@ async def refresh_all(hub: Any, limit: int | None = None) -> int:
 def _calls_touch_their_tickets(session: Session, _context: Any, _instances: Any) -> None:
     """A call's talk time is written on the call (voice/calls.py merge_call_facts), not on its ticket:
     stamp the ticket's updated_at in the same flush, so its report row is rebuilt."""
-    touched: set[int] = set()
+    touched: set[Any] = set()
     for item in list(session.new) + list(session.dirty):
         if not isinstance(item, Interaction) or item.channel != "voice":
             continue
         if item in session.new:
-            touched.add(item.ticket_id) if item.ticket_id is not None else None
+            touched.add(item.ticket_id)
             continue
-        for name in ("meta", "ticket_id"):
-            history = attributes.get_history(item, name)
-            if history.has_changes():
-                touched.update(t for t in (item.ticket_id, *(history.deleted or ())) if isinstance(t, int))
-    touched.discard(None)  # type: ignore[arg-type]
+        if attributes.get_history(item, "meta").has_changes():
+            touched.add(item.ticket_id)
+        moved = attributes.get_history(item, "ticket_id")
+        if moved.has_changes():  # a merge moved the call: both tickets' calls changed
+            touched.update((item.ticket_id, *(moved.deleted or ())))
+    touched = {t for t in touched if isinstance(t, int)}
     if touched:
         session.info.setdefault("report_touched_tickets", set()).update(touched)
 

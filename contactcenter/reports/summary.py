@@ -53,10 +53,11 @@ class Group:
     calls: int = 0
     call_seconds: int = 0
 
-    def add(self, other: Group) -> None:
+    def add(self, other: Group, resolution: bool = True) -> None:
         self.tickets += other.tickets
         self.first_response += other.first_response
-        self.resolution += other.resolution
+        if resolution:
+            self.resolution += other.resolution
         self.met += other.met
         self.breached += other.breached
         self.value += other.value
@@ -73,8 +74,8 @@ class Group:
     def to_json(self) -> dict[str, Any]:
         return {
             "tickets": self.tickets,
-            "first_response": spread(self.first_response),
-            "resolution": spread(self.resolution),
+            "first_response": spread(self.first_response, ordered=True),
+            "resolution": spread(self.resolution, ordered=True),
             "sla": {"met": self.met, "breached": self.breached, "compliance": compliance(self.met, self.breached)},
             "average_customer_value": round(self.value / self.tickets, 2) if self.tickets else None,
         }
@@ -94,29 +95,39 @@ async def report_summary(session: AsyncSession, settings: Settings, wanted: Repo
     The caller refreshes the report rows first (rows.refresh_all); this only reads."""
     queues = list(await session.scalars(select(Queue)))
     cohorts = {c.id: c for c in await _cohorts(session, wanted)}
-    conditions = _conditions(wanted, queues, list(cohorts))
+    # The cohort list goes to every query when agent, tier or segment narrow it; without those
+    # filters only to the queries grouped by cohort (there it makes SQLite read in cohort order).
+    in_cohorts = R.cohort_id.in_(sorted(cohorts)) if cohorts else false()
+    conditions = _conditions(wanted, queues)
+    grouped = [in_cohorts, *conditions]
+    if wanted.agent_id is not None or wanted.tier or wanted.segment:
+        conditions = grouped
     start, end = int(wanted.start.timestamp()), int(wanted.end.timestamp())
     offsets = wanted.offsets()
 
-    by_cohort = await _cohort_groups(session, start, end, conditions)
+    by_cohort = await _cohort_groups(session, start, end, grouped)
+    # Each cohort's values are sorted; a group's list is its cohorts' lists end to end, sorted
+    # again (a merge of sorted runs). The whole is merged from the tiers: a few long runs.
     everyone = Group()
     agents: dict[int | None, Group] = defaultdict(Group)
     tiers: dict[str, Group] = defaultdict(Group)
     segments: dict[str, Group] = defaultdict(Group)
     for cohort_id, group in by_cohort.items():
         cohort = cohorts[cohort_id]
-        everyone.add(group)
-        agents[cohort.agent_id].add(group)
+        agents[cohort.agent_id].add(group, resolution=False)  # the agents' table shows first response only
         tiers[cohort.tier].add(group)
         for segment in cohort.segments:
             segments[segment].add(group)
-    for group in (everyone, *agents.values(), *tiers.values(), *segments.values()):
+    for group in (*agents.values(), *tiers.values(), *segments.values()):
         group.settle()
+    for group in tiers.values():
+        everyone.add(group)
+    everyone.settle()
 
     volume = await _volume(session, start, end, conditions, offsets, wanted)
     resolved = await _resolved(session, start, end, conditions, offsets)
     handled: dict[int, int] = defaultdict(int)
-    for cohort_id, count in await _handled(session, start, end, conditions):
+    for cohort_id, count in await _handled(session, start, end, grouped):
         if (agent_id := cohorts[cohort_id].agent_id) is not None:
             handled[agent_id] += count
     backlog = await _backlog(session, start, conditions, volume["by_day"], resolved["by_day"])
@@ -129,7 +140,7 @@ async def report_summary(session: AsyncSession, settings: Settings, wanted: Repo
             "name": names.get(agent_id, ""),
             "handled": handled.get(agent_id, 0),
             "tickets": agents[agent_id].tickets if agent_id in agents else 0,
-            "first_response": spread(agents[agent_id].first_response if agent_id in agents else []),
+            "first_response": spread(agents[agent_id].first_response if agent_id in agents else [], ordered=True),
             "calls": agents[agent_id].calls if agent_id in agents else 0,
             "average_handle_seconds": round(agents[agent_id].call_seconds / agents[agent_id].calls, 1) if agent_id in agents and agents[agent_id].calls else None,
         }
@@ -141,8 +152,10 @@ async def report_summary(session: AsyncSession, settings: Settings, wanted: Repo
         "timezone": wanted.zone,
         "filters": wanted.query(),
         "volume": volume,
-        "first_response": {"median_seconds": percentile(everyone.first_response, 0.5), "p90_seconds": percentile(everyone.first_response, 0.9), "count": len(everyone.first_response)},
-        "resolution": {"median_seconds": percentile(everyone.resolution, 0.5), "p90_seconds": percentile(everyone.resolution, 0.9), "count": len(everyone.resolution)},
+        "first_response": {"median_seconds": percentile(everyone.first_response, 0.5, True), "p90_seconds": percentile(everyone.first_response, 0.9, True),
+                           "count": len(everyone.first_response)},
+        "resolution": {"median_seconds": percentile(everyone.resolution, 0.5, True), "p90_seconds": percentile(everyone.resolution, 0.9, True),
+                       "count": len(everyone.resolution)},
         "sla": {"met": everyone.met, "breached": everyone.breached, "compliance": compliance(everyone.met, everyone.breached)},
         "complaints": complaints,
         "csat": csat_figures(),
@@ -183,8 +196,8 @@ async def _cohorts(session: AsyncSession, wanted: ReportFilter) -> list[Cohort]:
     return found
 
 
-def _conditions(wanted: ReportFilter, queues: list[Queue], cohort_ids: list[int]) -> list[Any]:
-    found: list[Any] = [R.cohort_id.in_(sorted(cohort_ids)) if cohort_ids else false()]
+def _conditions(wanted: ReportFilter, queues: list[Queue]) -> list[Any]:
+    found: list[Any] = []
     if wanted.queue:
         ids = [q.id for q in queues if q.name == wanted.queue or str(q.id) == wanted.queue]
         found.append(R.queue_id.in_(ids) if ids else false())
@@ -246,9 +259,8 @@ async def _volume(session: AsyncSession, start: int, end: int, conditions: list[
 
     The inner query groups by UTC quarter hour, in the order of the index it reads
     (no sort); the two outer groupings then see at most 35,136 quarters, not the tickets."""
-    per_channel = [func.sum(case((R.channel == channel, 1), else_=0)).label(f"c{n}") for n, channel in enumerate(CHANNELS)]
     quarters = (
-        select(R.created_quarter.label("q"), func.count().label("n"), *per_channel)
+        select(R.created_quarter.label("q"), func.count().label("n"))
         .where(R.created_quarter >= start // QUARTER, R.created_quarter < end // QUARTER, *conditions)
         .group_by(R.created_quarter)
         .cte("quarters")
@@ -256,23 +268,26 @@ async def _volume(session: AsyncSession, start: int, end: int, conditions: list[
     local = _local_quarter(quarters.c.q, offsets)
     day = _div(local, 96)
     slot = (_mod(_div(local, 96) + _number(3), 7).op("*", precedence=8)(_number(24)) + _div(_mod(local, 96), 4))  # Monday 00h = 0 (1970-01-01 was a Thursday)
-    channels = [func.sum(quarters.c[f"c{n}"]) for n in range(len(CHANNELS))]
-    by_days = select(literal_column("0"), day, func.sum(quarters.c.n), *channels).group_by(day)
-    by_slots = select(literal_column("1"), slot, func.sum(quarters.c.n), *[literal_column("0") for _ in CHANNELS]).group_by(slot)
-    by_channel: dict[str, int] = defaultdict(int)
+    by_days = select(literal_column("0"), day, func.sum(quarters.c.n)).group_by(day)
+    by_slots = select(literal_column("1"), slot, func.sum(quarters.c.n)).group_by(slot)
     by_day: dict[date, int] = defaultdict(int)
     heat = [[0] * 24 for _ in range(7)]  # weekday (Monday first) x hour, in the viewer's zone
-    for kind, key, count, *counts in await session.execute(by_days.union_all(by_slots)):
+    for kind, key, count in await session.execute(by_days.union_all(by_slots)):
         if int(kind) == 0:
             by_day[EPOCH + timedelta(days=int(key))] += int(count)
-            for channel, n in zip(CHANNELS, counts):
-                if n:
-                    by_channel[channel] += int(n)
         else:
             heat[int(key) // 24][int(key) % 24] += int(count)
+    # Per channel: `channel IN (every channel)` on the index led by channel, read in its order.
+    by_channel = dict(
+        (await session.execute(
+            select(R.channel, func.count())
+            .where(R.channel.in_(CHANNELS), R.created_quarter >= start // QUARTER, R.created_quarter < end // QUARTER, *conditions)
+            .group_by(R.channel)
+        )).all()
+    )
     return {
         "total": sum(by_day.values()),
-        "by_channel": dict(sorted(by_channel.items())),
+        "by_channel": {channel: int(count) for channel, count in sorted(by_channel.items())},
         "by_day": [{"date": d.isoformat(), "count": by_day.get(d, 0)} for d in wanted.days],
         "by_weekday_hour": heat,
     }

@@ -59,6 +59,7 @@ def upgrade() -> None:
     op.create_index('ix_report_rows_cohort_resolved', 'report_rows', ['cohort_id', 'resolved_quarter', 'queue_id', 'channel', 'type'])
     op.create_index('ix_report_rows_created_quarter', 'report_rows', ['created_quarter', 'cohort_id', 'queue_id', 'channel', 'type'])
     op.create_index('ix_report_rows_resolved_quarter', 'report_rows', ['resolved_quarter', 'cohort_id', 'queue_id', 'channel', 'type'])
+    op.create_index('ix_report_rows_channel_quarter', 'report_rows', ['channel', 'created_quarter', 'cohort_id', 'queue_id', 'type'])
     op.create_table(
         'report_marks',
         sa.Column('name', sa.String(length=20), nullable=False),
@@ -75,6 +76,7 @@ def downgrade() -> None:
     op.drop_index('ix_customers_updated_at', 'customers')
     op.drop_index('ix_tickets_updated_at', 'tickets')
     op.drop_table('report_marks')
+    op.drop_index('ix_report_rows_channel_quarter', 'report_rows')
     op.drop_index('ix_report_rows_resolved_quarter', 'report_rows')
     op.drop_index('ix_report_rows_created_quarter', 'report_rows')
     op.drop_index('ix_report_rows_cohort_resolved', 'report_rows')
