@@ -146,7 +146,7 @@ async def rebuild_rows(session: AsyncSession, settings: Settings, ticket_ids: li
     keys = {ticket.id: (ticket.assignee_id or 0, customer.tier or "", segments_key(customer.segments)) for ticket, customer in pairs}
     cohorts = await cohort_ids(session, set(keys.values()))
     values = [
-        row_values(ticket, customer, calendars.get(ticket.queue_id or 0), cohorts[keys[ticket.id]], tuple(calls.get(ticket.id, (0, 0))))  # type: ignore[arg-type]
+        row_values(ticket, customer, calendars.get(ticket.queue_id or 0), cohorts[keys[ticket.id]], (calls[ticket.id][0], calls[ticket.id][1]))
         for ticket, customer in pairs
     ]
     if values:

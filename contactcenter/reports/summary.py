@@ -134,18 +134,18 @@ async def report_summary(session: AsyncSession, settings: Settings, wanted: Repo
     complaints = {"opened": everyone.complaints, "resolved": resolved["complaints"], "reopened": await _reopened_complaints(session, wanted, conditions)}
     names = dict((await session.execute(select(Agent.id, Agent.name))).all())
     shown = {a for a, g in agents.items() if a is not None and (g.tickets or g.calls)} | set(handled)
-    per_agent = [
-        {
+    per_agent = []
+    for agent_id in sorted(shown, key=lambda a: (names.get(a, ""), a)):
+        mine = agents.get(agent_id) or Group()
+        per_agent.append({
             "agent_id": agent_id,
             "name": names.get(agent_id, ""),
             "handled": handled.get(agent_id, 0),
-            "tickets": agents[agent_id].tickets if agent_id in agents else 0,
-            "first_response": spread(agents[agent_id].first_response if agent_id in agents else [], ordered=True),
-            "calls": agents[agent_id].calls if agent_id in agents else 0,
-            "average_handle_seconds": round(agents[agent_id].call_seconds / agents[agent_id].calls, 1) if agent_id in agents and agents[agent_id].calls else None,
-        }
-        for agent_id in sorted(shown, key=lambda a: (names.get(a, ""), a))
-    ]
+            "tickets": mine.tickets,
+            "first_response": spread(mine.first_response, ordered=True),
+            "calls": mine.calls,
+            "average_handle_seconds": round(mine.call_seconds / mine.calls, 1) if mine.calls else None,
+        })
     return {
         "from": wanted.first_day.isoformat(),
         "to": wanted.last_day.isoformat(),
@@ -312,11 +312,17 @@ async def _resolved(session: AsyncSession, start: int, end: int, conditions: lis
 
 async def _handled(session: AsyncSession, start: int, end: int, conditions: list[Any]) -> list[tuple[int, int]]:
     """Tickets resolved in the range per cohort (an agent's "handled")."""
-    rows = await session.execute(select(R.cohort_id, func.count()).where(R.resolved_quarter >= start // QUARTER, R.resolved_quarter < end // QUARTER, *conditions).group_by(R.cohort_id))
+    rows = await session.execute(
+        select(R.cohort_id, func.count())
+        .where(R.resolved_quarter >= start // QUARTER, R.resolved_quarter < end // QUARTER, *conditions)
+        .group_by(R.cohort_id)
+    )
     return [(cohort_id, count) for cohort_id, count in rows]
 
 
-async def _backlog(session: AsyncSession, start: int, conditions: list[Any], opened_by_day: list[dict[str, Any]], resolved_by_day: dict[date, int]) -> list[dict[str, Any]]:
+async def _backlog(
+    session: AsyncSession, start: int, conditions: list[Any], opened_by_day: list[dict[str, Any]], resolved_by_day: dict[date, int]
+) -> list[dict[str, Any]]:
     """Unresolved tickets at the end of each day: those open when the range began, plus opened, minus resolved.
 
     Open at the start = opened before it minus resolved before it (a ticket is resolved after it is
