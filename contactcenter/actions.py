@@ -187,12 +187,25 @@ async def reply_target(session: AsyncSession, ticket: Ticket) -> tuple[str, str 
     )
     for meta in inbound:
         reply_to = (meta or {}).get("reply_to")
-        if reply_to and reply_to.get("value"):  # erasure (privacy/) empties it
+        if reply_to and reply_to.get("value") and not is_undeliverable(reply_to["value"]):  # erasure (privacy/) empties it
             return reply_to["kind"], reply_to["value"]
     preferred = "phone" if ticket.channel in ("sms", "voice") else "email"
-    points = list(await session.scalars(select(ContactPoint).where(ContactPoint.customer_id == ticket.customer_id)))
+    points = [
+        p
+        for p in await session.scalars(select(ContactPoint).where(ContactPoint.customer_id == ticket.customer_id))
+        if not is_undeliverable(p.value)
+    ]
     points.sort(key=lambda p: (p.kind != preferred, p.evidence != "verified", p.id))
     return (points[0].kind, points[0].value) if points else ("email", None)
+
+
+def is_undeliverable(address: str) -> bool:
+    """An address under the reserved `.invalid` domain (RFC 2606 §2): no mail is ever sent there.
+
+    A chat visitor who gave no email has one (channels/chat.py), so that their
+    messages share a customer; surveys and answers by mail must skip it.
+    """
+    return address.lower().endswith(".invalid")
 
 
 # Statements built once: building a select costs more than running it.

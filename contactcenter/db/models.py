@@ -634,3 +634,38 @@ class ReportMark(Base):
 
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     at: Mapped[datetime] = mapped_column()
+
+
+class PortalLink(Base):
+    """A one-time sign-in link for the customer portal, mailed to one of the customer's addresses.
+
+    Only the SHA-256 of the link's token is kept (like API tokens and survey
+    links): the database alone cannot sign anyone in. `used_at` is set by the
+    one POST that spends it; a link is good until `expires_at` and only once.
+    """
+
+    __tablename__ = "portal_links"
+    __table_args__ = (Index("ix_portal_links_email_created", "email", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))  # the contact point it was sent to
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class PortalSession(Base):
+    """A customer signed in to the portal by a link: the cookie's SHA-256, revocable on the server."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The address the link went to: the portal's answers come from it, verified.
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()

@@ -1,7 +1,7 @@
 """report rows: one narrow row per ticket for reports, grouped by cohort
 
 Revision ID: 0005_report_rows
-Revises: 0004_append_only
+Revises: 0005_portal (chained after the portal's, already on main)
 
 Reports over a year of tickets read these instead of the tickets
 (contactcenter/reports/rows.py keeps them; docs/benchmarks.md has why).
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import contactcenter.db.models
 
 revision = '0005_report_rows'
-down_revision = '0004_append_only'
+down_revision = '0005_portal'
 branch_labels = None
 depends_on = None
 
