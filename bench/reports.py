@@ -43,7 +43,7 @@ from types import SimpleNamespace
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine  # noqa: E402
 
 from contactcenter.db.migrate import upgrade  # noqa: E402
 from contactcenter.reports.rows import REQUEST_LIMIT, refresh_report_rows, row_values, segments_key  # noqa: E402
@@ -204,7 +204,7 @@ async def time_reports(url: str, today: date) -> dict[str, tuple[float, float]]:
             async with AsyncSession(engine) as session, session.begin():  # what web/reports.py does per request
                 await refresh_report_rows(session, settings, REQUEST_LIMIT)
             async with AsyncSession(engine) as session:
-                summary = await report_summary(session, settings, wanted)
+                summary = await report_summary(session, settings, wanted, async_sessionmaker(engine))
             found[name] = (time.perf_counter() - wall, time.process_time() - cpu, summary["volume"]["total"])
     finally:
         await engine.dispose()

@@ -20,13 +20,14 @@ only shorten that list of cohorts.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, false, func, literal_column, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contactcenter.db.models import Agent, AuditEvent, Queue, ReportCohort, ReportRow
 from contactcenter.reports.figures import compliance, parse_numbers, percentile, spread
@@ -89,10 +90,15 @@ class Cohort:
     segments: tuple[str, ...]
 
 
-async def report_summary(session: AsyncSession, settings: Settings, wanted: ReportFilter) -> dict[str, Any]:
+async def report_summary(
+    session: AsyncSession, settings: Settings, wanted: ReportFilter, sessions: async_sessionmaker[AsyncSession] | None = None
+) -> dict[str, Any]:
     """The figures of DESIGN.md §6's `GET /api/v1/reports/summary`, plus the page's tables.
 
-    The caller refreshes the report rows first (rows.refresh_all); this only reads."""
+    The caller refreshes the report rows first (rows.refresh_all); this only reads. With
+    `sessions`, the independent scans run at once on three connections of their own: the
+    database works on one while this process parses another's values (SQLite's module lets go
+    of the GIL while a query runs, PostgreSQL runs each in its own server process)."""
     queues = list(await session.scalars(select(Queue)))
     cohorts = {c.id: c for c in await _cohorts(session, wanted)}
     # The cohort list goes to every query when agent, tier or segment narrow it; without those
@@ -105,7 +111,26 @@ async def report_summary(session: AsyncSession, settings: Settings, wanted: Repo
     start, end = int(wanted.start.timestamp()), int(wanted.end.timestamp())
     offsets = wanted.offsets()
 
-    by_cohort = await _cohort_groups(session, start, end, grouped)
+    async def lane(*steps: Any) -> list[Any]:
+        async def run(on: AsyncSession) -> list[Any]:
+            return [await step(on) for step in steps]
+
+        if sessions is None:
+            return await run(session)
+        async with sessions() as own:
+            return await run(own)
+
+    lanes = [
+        lane(lambda on: _cohort_groups(on, start, end, grouped)),
+        lane(lambda on: _volume(on, start, end, conditions, offsets, wanted), lambda on: _open_at_start(on, start, conditions)),
+        lane(lambda on: _resolved(on, start, end, conditions, offsets), lambda on: _handled(on, start, end, grouped),
+             lambda on: _reopened_complaints(on, wanted, conditions)),
+    ]
+    if sessions is None:
+        found = [await each for each in lanes]
+    else:
+        found = list(await asyncio.gather(*lanes))
+    [by_cohort], [volume, open_at_start], [resolved, handled_rows, reopened] = found
     # Each cohort's values are sorted; a group's list is its cohorts' lists end to end, sorted
     # again (a merge of sorted runs). The whole is merged from the tiers: a few long runs.
     everyone = Group()
@@ -124,14 +149,12 @@ async def report_summary(session: AsyncSession, settings: Settings, wanted: Repo
         everyone.add(group)
     everyone.settle()
 
-    volume = await _volume(session, start, end, conditions, offsets, wanted)
-    resolved = await _resolved(session, start, end, conditions, offsets)
     handled: dict[int, int] = defaultdict(int)
-    for cohort_id, count in await _handled(session, start, end, grouped):
+    for cohort_id, count in handled_rows:
         if (agent_id := cohorts[cohort_id].agent_id) is not None:
             handled[agent_id] += count
-    backlog = await _backlog(session, start, conditions, volume["by_day"], resolved["by_day"])
-    complaints = {"opened": everyone.complaints, "resolved": resolved["complaints"], "reopened": await _reopened_complaints(session, wanted, conditions)}
+    backlog = _backlog(open_at_start, volume["by_day"], resolved["by_day"])
+    complaints = {"opened": everyone.complaints, "resolved": resolved["complaints"], "reopened": reopened}
     names = dict((await session.execute(select(Agent.id, Agent.name))).all())
     shown = {a for a, g in agents.items() if a is not None and (g.tickets or g.calls)} | set(handled)
     per_agent = []
@@ -323,16 +346,17 @@ async def _handled(session: AsyncSession, start: int, end: int, conditions: list
     return [(cohort_id, count) for cohort_id, count in rows]
 
 
-async def _backlog(
-    session: AsyncSession, start: int, conditions: list[Any], opened_by_day: list[dict[str, Any]], resolved_by_day: dict[date, int]
-) -> list[dict[str, Any]]:
-    """Unresolved tickets at the end of each day: those open when the range began, plus opened, minus resolved.
-
-    Open at the start = opened before it minus resolved before it (a ticket is resolved after it is
-    opened): two counts over an index each, instead of one scan of everything opened before."""
+async def _open_at_start(session: AsyncSession, start: int, conditions: list[Any]) -> int:
+    """Unresolved when the range began = opened before it minus resolved before it (a ticket is
+    resolved after it is opened): two counts over an index each, not a scan of all opened before."""
     opened_before = await session.scalar(select(func.count()).select_from(R).where(R.created_quarter < start // QUARTER, *conditions))
     resolved_before = await session.scalar(select(func.count()).select_from(R).where(R.resolved_quarter < start // QUARTER, *conditions))
-    level, points = int(opened_before or 0) - int(resolved_before or 0), []
+    return int(opened_before or 0) - int(resolved_before or 0)
+
+
+def _backlog(open_at_start: int, opened_by_day: list[dict[str, Any]], resolved_by_day: dict[date, int]) -> list[dict[str, Any]]:
+    """Unresolved tickets at the end of each day: those open when the range began, plus opened, minus resolved."""
+    level, points = open_at_start, []
     for row in opened_by_day:
         day = date.fromisoformat(row["date"])
         level += row["count"] - resolved_by_day.get(day, 0)

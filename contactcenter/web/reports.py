@@ -32,7 +32,7 @@ async def _summary(request: web.Request, zone: str) -> tuple[ReportFilter, dict[
     hub = request.app[HUB]
     await refresh_all(hub, limit=REQUEST_LIMIT)
     async with hub.reads() as session:
-        return wanted, await report_summary(session, hub.settings, wanted)
+        return wanted, await report_summary(session, hub.settings, wanted, hub.reads)
 
 
 async def _zone_of(request: web.Request, agent_id: int | None) -> str:
