@@ -19,7 +19,7 @@ from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.i18n import choose_locale
 from contactcenter.plain_text import SUBJECT_CHARS
-from contactcenter.reports import ticket_times  # noqa: F401 - registers the hook that clears report figures
+from contactcenter.reports import rows, ticket_times  # noqa: F401 - register the hooks that clear report figures and stamp calls' tickets
 from contactcenter.settings import Settings
 from contactcenter.webhooks.enqueue import enqueue_webhook_events
 

@@ -13,24 +13,12 @@ from contactcenter.pipeline.run import ingest
 from contactcenter.keys import PORTAL_RATE_LIMIT
 from contactcenter.portal.visitors import COOKIE_NAME
 from tests.factories import make_inbound, settings_with
-from tests.mail import Relay, deliver_until
+from tests.mail import deliver_until
 from tests.portal.helpers import LINK, ask_for_link, queued_link_token, sign_in, use_link
 from tests.web.workspace_helpers import add_agent, csrf_token, sign_in as agent_sign_in
 
 ALICE = "alice@example.com"
 BOB = "bob@example.org"
-
-
-@pytest.fixture
-def relay():
-    relay = Relay().start()
-    yield relay
-    relay.stop()
-
-
-@pytest.fixture
-def settings(settings, relay):
-    return settings_with(settings, email={"relay_host": "127.0.0.1", "relay_port": relay.port, "relay_tls": "none"})
 
 
 async def writes(hub, email: str, subject: str, **extra) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from contactcenter.contact import ChannelKind
@@ -10,20 +9,8 @@ from contactcenter.db.models import Interaction, Ticket
 from contactcenter.pipeline.run import ingest
 from tests.browser import screenshot_path
 from tests.factories import make_inbound, settings_with
-from tests.mail import Relay, deliver_until
+from tests.mail import deliver_until
 from tests.portal.helpers import LINK
-
-
-@pytest.fixture
-def relay():
-    relay = Relay().start()
-    yield relay
-    relay.stop()
-
-
-@pytest.fixture
-def settings(settings, relay):
-    return settings_with(settings, email={"relay_host": "127.0.0.1", "relay_port": relay.port, "relay_tls": "none"})
 
 
 async def test_a_customer_signs_in_by_mail_answers_and_closes_a_ticket(browser, client, hub, relay, database_url):
