@@ -366,7 +366,11 @@ class OutboxMessage(Base):
     """A message waiting to leave, written with the interaction that caused it."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),
+        # The acknowledgement caps count what went to each address in the last hour (pipeline/acknowledge.py).
+        Index("ix_outbox_messages_recipient_created", "recipient", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     interaction_id: Mapped[int] = mapped_column(ForeignKey("interactions.id"), index=True)

@@ -77,11 +77,15 @@ async def thread_into_ticket(batch: list[IngestContext]) -> None:
     """
     joining = [ctx for ctx in batch if may_join_ticket(ctx.contact, ctx.matched)]
     sent = await _messages(joining)
-    await _load_tickets(joining, sent)
+    named = await _load_tickets(joining, sent)  # held here: the session keeps only weak references
     windows = await _open_in_window(joining)
     joined: set[int] = set()  # customers whose tickets a contact before joined by Message-ID or reference
-    for ctx in batch:
-        await thread_one(ctx, windows, joined, sent)
+    # What the lookups below read (mail on tickets, tickets) is not what this
+    # step writes (new tickets, reopenings): no flush before each of them.
+    with batch[0].session.no_autoflush:
+        for ctx in batch:
+            await thread_one(ctx, windows, joined, sent)
+    del named
 
 
 async def thread_one(
@@ -144,13 +148,15 @@ async def _messages(batch: list[IngestContext]) -> dict[str, Row]:
     return {row.provider_id: row for row in await batch[0].session.execute(BY_MESSAGE_ID, {"message_ids": message_ids})}
 
 
-async def _load_tickets(batch: list[IngestContext], sent: dict[str, Row]) -> None:
-    """Read every ticket the round's hints name in one query; `session.get` then finds them in the session."""
+async def _load_tickets(batch: list[IngestContext], sent: dict[str, Row]) -> list[Ticket]:
+    """Read every ticket the round's hints name in one query; `session.get` then finds them in the session
+    (as long as the caller holds the list)."""
     ids = {row.ticket_id for row in sent.values()}
     ids.update(ticket_id for ctx in batch for hint in ctx.contact.thread_hints if (ticket_id := parse_reference(hint)) is not None)
     ids = {ticket_id for ticket_id in ids if ticket_id <= MAX_TICKET_ID}  # a longer number names no ticket
-    if ids:
-        (await batch[0].session.scalars(select(Ticket).where(Ticket.id.in_(sorted(ids))))).all()
+    if not ids:
+        return []
+    return list((await batch[0].session.scalars(select(Ticket).where(Ticket.id.in_(sorted(ids))))).all())
 
 
 async def _by_message_id(ctx: IngestContext, sent: dict[str, Row] | None = None) -> Ticket | None:
