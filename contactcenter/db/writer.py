@@ -78,11 +78,13 @@ def _number_new_rows(session: Session, _flush_context: Any, _instances: Any) -> 
     multi-row statement). This transaction holds SQLite's write lock from its
     first statement (BEGIN IMMEDIATE), so nobody else inserts meanwhile, and
     max(id) + 1 onwards is what SQLite itself would pick (no table uses
-    AUTOINCREMENT); max(id) is read once per table and transaction (a writer
-    session is one batch's transaction, and the pipeline inserts into these
-    tables only through the session). Ids follow the order the rows were added.
+    AUTOINCREMENT); every table's max(id) is read once per transaction, in one
+    statement (a writer session is one batch's transaction, and the pipeline
+    inserts into these tables only through the session). Ids follow the order
+    the rows were added.
     """
     new: dict[Any, list[Any]] = {}
+    explicit: dict[Any, int] = {}  # tables whose new rows came with ids: the next id after them
     following: dict[Any, int] = session.info.setdefault(NEXT_IDS, {})  # this transaction's next id per table
     for obj in session.new:
         state = inspect(obj)
@@ -93,16 +95,36 @@ def _number_new_rows(session: Session, _flush_context: Any, _instances: Any) -> 
         given = getattr(obj, key)
         if given is None:
             new.setdefault(columns[0], []).append((state.insert_order, key, obj))
-        elif columns[0] in following:
-            following[columns[0]] = max(following[columns[0]], given + 1)
-    if not new:
-        return
+        else:
+            explicit[columns[0]] = max(explicit.get(columns[0], 0), given + 1)
+    if any(column not in following for column in new):
+        _read_next_ids(session, following, next(iter(new)).table.metadata)
+    for column, after in explicit.items():
+        if column in following:
+            following[column] = max(following[column], after)
     for column, rows in new.items():
-        if column not in following:
-            following[column] = (session.connection().execute(select(func.max(column))).scalar() or 0) + 1
         for number, (_, key, obj) in enumerate(sorted(rows, key=lambda row: row[0]), start=following[column]):
             setattr(obj, key, number)
         following[column] += len(rows)
+
+
+# metadata -> the integer primary keys of its tables and one SELECT of all their max(id).
+_LAST_IDS: dict[Any, tuple[list[Any], Any]] = {}
+
+
+def _read_next_ids(session: Session, following: dict[Any, int], metadata: Any) -> None:
+    """Every table's next id in one statement (each max(id) is the last entry of its rowid b-tree)."""
+    if metadata not in _LAST_IDS:
+        columns = [
+            table.primary_key.columns[0]
+            for table in metadata.sorted_tables
+            if len(table.primary_key.columns) == 1 and isinstance(table.primary_key.columns[0].type, Integer)
+        ]
+        _LAST_IDS[metadata] = (columns, select(*(select(func.max(c)).scalar_subquery() for c in columns)))
+    columns, statement = _LAST_IDS[metadata]
+    row = session.connection().execute(statement).one()
+    for column, last in zip(columns, row):
+        following[column] = max(following.get(column, 0), (last or 0) + 1)
 
 
 class SQLiteWriter:
