@@ -32,6 +32,9 @@ SQLITE_WRITERS = 5
 SQLITE_READERS = 4
 # Execution option of the connections behind read-only sessions.
 READ_ONLY = "contactcenter_read_only"
+# A SQLite connection that bound a value this large is closed when it goes back to the pool.
+LARGE_VALUE_BYTES = 1 << 20
+HOLDS_LARGE_VALUES = "contactcenter_holds_large_values"
 
 # SQLSTATEs that mean the server or the connection went away, not that the
 # query was wrong (PostgreSQL manual, appendix A): class 08 "connection
@@ -90,6 +93,33 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+    # Python's sqlite3 keeps each cached statement with the values last bound
+    # to it (SQLite's own copy), until the statement runs again: the connections
+    # that had stored a 24 MB mail held one copy each, long after it was written
+    # (docs/benchmarks.md, "Memory under 20 concurrent 24 MB mails"). Such a
+    # connection is closed when it goes back to the pool, which opens another
+    # when it is next needed.
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def note_large_values(connection: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+        if _holds_large_value(parameters, executemany):
+            connection.info[HOLDS_LARGE_VALUES] = True
+
+    @event.listens_for(sync_engine, "reset")
+    def release_large_values(_dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+        if reset_state.asyncio_safe and record.info.pop(HOLDS_LARGE_VALUES, False):
+            record.invalidate()
+
+
+def _holds_large_value(parameters: Any, executemany: bool) -> bool:
+    rows = parameters if executemany else (parameters,)
+    for row in rows:
+        values = row.values() if isinstance(row, dict) else row
+        for value in values or ():
+            # LargeBinary values reach the driver as memoryview (sqlite3.Binary).
+            if isinstance(value, (bytes, bytearray, memoryview, str)) and len(value) >= LARGE_VALUE_BYTES:
+                return True
+    return False
 
 
 def is_unavailable(exc: BaseException) -> bool:

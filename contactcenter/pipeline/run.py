@@ -34,14 +34,16 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contactcenter.attachment_readers import with_attachments
 from contactcenter.contact import InboundContact
 from contactcenter.db.engine import is_unavailable
 from contactcenter.db.models import InboundRecord, format_reference, utcnow
 from contactcenter.errors import TemporaryError
+from contactcenter.heap import give_back_memory
 from contactcenter.hub import Hub
 from contactcenter.pipeline import INGEST_STEPS
 from contactcenter.pipeline.context import IngestContext, IngestResult
@@ -61,6 +63,8 @@ BATCH_SECONDS = 0.02
 RETRY_SECONDS = 1.0
 # On stopping, how long the writer may go on with what is queued.
 DRAIN_SECONDS = 5.0
+# After storing and writing this much input, the writer hands freed memory back once idle.
+GIVE_BACK_BYTES = 16 * 1024 * 1024
 
 
 class ContactKeptForReplay(Exception):
@@ -134,10 +138,16 @@ class _Waiting:
     record_id: int | None = None  # the `pending` InboundRecord of an accepted contact
     runs: int = 0
     alone: bool = False  # in a batch that failed: written in a transaction of its own
+    # Bytes this contact holds in memory while it is written: its raw input and
+    # its attachments (read from the raw input again when `attachments_in_raw`).
+    weight: int = -1
+
+    def __post_init__(self) -> None:
+        if self.weight < 0:
+            self.weight = len(self.raw or b"") + sum(len(a.content) for a in self.contact.attachments)
 
     def size(self) -> int:
-        """Bytes this contact holds in memory: its raw input and its attachments."""
-        return len(self.raw or b"") + sum(len(a.content) for a in self.contact.attachments)
+        return self.weight
 
     def settle(self, result: object = None, error: BaseException | None = None) -> None:
         future, self.future = self.future, None
@@ -164,6 +174,7 @@ class IngestWriter:
         # For /metrics: what this process wrote since it started.
         self.processed: Counter[str] = Counter()  # contacts by channel
         self.batches = 0
+        self.bytes_since_idle = 0  # input stored and written since the writer was last idle
         writers = 1 if hub.engine.dialect.name == "sqlite" else hub.settings.ingest.writers
         self.tasks = [self.loop.create_task(self._run(), name=f"ingest-writer-{i}") for i in range(writers)]
 
@@ -194,12 +205,13 @@ class IngestWriter:
         """
         async with self.hub.sessions() as session:
             rows = await session.execute(
-                select(InboundRecord.id, InboundRecord.contact)  # not the raw input: processing does not read it
+                # Not the raw input: only a contact with attachments in it reads it, when written.
+                select(InboundRecord.id, InboundRecord.contact, func.coalesce(func.length(InboundRecord.raw), 0))
                 .where(InboundRecord.status == "pending", InboundRecord.contact.is_not(None))
                 .order_by(InboundRecord.id)
             )
-            for record_id, contact in rows:
-                self.process(_Waiting(InboundContact.from_json(contact), None, None, record_id=record_id))
+            for record_id, contact, raw_bytes in rows:
+                self.process(_Waiting(InboundContact.from_json(contact), None, None, record_id=record_id, weight=raw_bytes))
         return len(self.waiting)
 
     async def close(self) -> None:
@@ -222,10 +234,14 @@ class IngestWriter:
             else:
                 if not self.writing:
                     self.idle.set()
+                    if self.bytes_since_idle >= GIVE_BACK_BYTES:
+                        give_back_memory()  # a burst of large input is over: its freed pages go back
+                    self.bytes_since_idle = 0
                 self.wakeup.clear()
                 await self.wakeup.wait()
                 continue
             self.writing += 1
+            self.bytes_since_idle += sum(item.size() for item in batch)
             try:
                 await write(batch)
             except BaseException as exc:
@@ -261,17 +277,22 @@ class IngestWriter:
             return
         for item, record in zip(batch, records):
             item.record_id = record.id
-            item.raw = None  # kept in the record; processing needs only the contact
+            item.raw = None  # kept in the record; read again only for attachments it holds
             item.settle()
             self.waiting.append(item)
 
     async def _write(self, batch: list[_Waiting]) -> None:
+        try:
+            contacts = [await self._whole(item) for item in batch]
+        except Exception as exc:  # noqa: BLE001 - the raw input could not be read again
+            await self._failed(batch, exc)
+            return
         started = time.monotonic()
         try:
             async with self.hub.sessions() as session, session.begin():
                 contexts = []
-                for item in batch:
-                    contexts.append(await run_steps(self.hub, session, item.contact))
+                for contact in contacts:
+                    contexts.append(await run_steps(self.hub, session, contact))
                     if time.monotonic() - started > BATCH_SECONDS:
                         break
                 written = batch[: len(contexts)]
@@ -288,6 +309,22 @@ class IngestWriter:
             self.processed[item.contact.channel] += 1
             self.hub.bus.publish_all(ctx.events)
             item.settle(result)
+
+    async def _whole(self, item: _Waiting) -> InboundContact:
+        """The contact with its attachments, read from its raw input when they were left there.
+
+        Only for the batch being written: queued contacts hold no attachments,
+        so a burst of large mail waits on disk, not in memory.
+        """
+        if not item.contact.attachments_in_raw:
+            return item.contact
+        raw = item.raw
+        if raw is None and item.record_id is not None:
+            async with self.hub.sessions() as session:
+                raw = await session.scalar(select(InboundRecord.raw).where(InboundRecord.id == item.record_id))
+        if raw is None:
+            raise ValueError("the raw input holding this contact's attachments is gone")
+        return await asyncio.to_thread(with_attachments, item.contact, raw, self.hub.settings)
 
     async def _failed(self, batch: list[_Waiting], exc: Exception) -> None:
         """The batch rolled back. Whatever the cause, every contact in it is settled or queued again."""
