@@ -8,6 +8,7 @@ only after it returns.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import logging
 from typing import IO
@@ -26,6 +27,12 @@ from contactcenter.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_REFERENCES_KEPT = 20
+# Mail is parsed one message at a time, in this one thread. The parser holds
+# every line of a part as a small object until the part ends; several large
+# messages parsed at once left the interpreter's small-object arenas
+# fragmented after a burst (docs/benchmarks.md), and parsing holds the GIL, so
+# parsing them side by side was no faster.
+PARSER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-parser")
 
 
 async def accept_email(
@@ -55,7 +62,7 @@ async def accept_email(
     settings = hub.settings
     limits = AttachmentLimits(settings.email.max_attachment_bytes, settings.email.max_attachments)
     try:
-        parsed = await asyncio.to_thread(parse_email, raw, limits)
+        parsed = await asyncio.get_running_loop().run_in_executor(PARSER, parse_email, raw, limits)
     except Exception as exc:  # noqa: BLE001 - unreadable mail is kept, never lost
         raw = await _whole(raw)
         log.exception("email %s: could not parse a message of %d bytes; keeping it raw", source, len(raw))
@@ -80,9 +87,9 @@ async def _whole(raw: bytes | IO[bytes]) -> bytes:
 
 
 def attachments_of_raw(raw: bytes, settings: Settings) -> list[Attachment]:
-    """The attachments of a stored raw mail, as `accept_email` found them (for the ingest writer)."""
+    """The attachments of a stored raw mail, as `accept_email` found them (for the ingest writer, in a thread)."""
     limits = AttachmentLimits(settings.email.max_attachment_bytes, settings.email.max_attachments)
-    return parse_email(raw, limits).attachments
+    return PARSER.submit(parse_email, raw, limits).result().attachments
 
 
 register_attachment_reader(ChannelKind.EMAIL, attachments_of_raw)
