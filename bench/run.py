@@ -173,6 +173,17 @@ class RssSampler:
         assert self._task is not None
         self._task.cancel()
 
+    def cpu_seconds(self) -> float:
+        """CPU (user + system) the hub processes have used so far, their threads included."""
+        total = 0.0
+        for process in self.processes:
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+        return total
+
 
 # ------------------------------------------------------------------ delivering
 
@@ -549,8 +560,12 @@ async def measure(label: str, hubs: list[Hub], token: str, pids: list[int], opti
         driver.web_flow, driver.web_post = [], []  # not the probe's
         with RssSampler(pids) as rss:
             before = await driver.inbound_records()
+            cpu_before = rss.cpu_seconds()
             top = await closed_loop(driver, channels, options.clients or profile["clients"], profile["max_seconds"], budget)
             maximum = await driver.processed(top, before)
+            # Window and drain: everything the hub did for these contacts (not the database server's share on PostgreSQL).
+            if pids and maximum["processed"]:
+                maximum["hub_cpu_ms_per_contact"] = round((rss.cpu_seconds() - cpu_before) * 1000 / maximum["processed"], 2)
             maximum["web_flow"] = _percentiles(sorted(driver.web_flow))
             maximum["web_post"] = _percentiles(sorted(driver.web_post))
             _print_row(label, "max (closed loop)", maximum)
@@ -582,9 +597,10 @@ def _print_row(label: str, phase: str, r: dict[str, Any]) -> None:
         f"   {phase:<18} {offered}answered {r['per_second']:>7}/s  p50 {r['p50_ms']} p95 {r['p95_ms']} p99 {r['p99_ms']} ms"
         f"  errors {sum(r['errors'].values())}  | {per_channel}"
     )
+    cpu = f"; hub CPU {r['hub_cpu_ms_per_contact']} ms per contact" if "hub_cpu_ms_per_contact" in r else ""
     print(
         f"      processed {r['processed']} of {r['contacts']} answered = {r['processed_per_second']}/s"
-        f" ({r['failed_processing']} failed processing; the last was processed {r['drain_seconds']} s after the window)"
+        f" ({r['failed_processing']} failed processing; the last was processed {r['drain_seconds']} s after the window){cpu}"
     )
     if r["errors"]:
         print("      errors: " + ", ".join(f"{k} x{v}" for k, v in list(r["errors"].items())[:6]))

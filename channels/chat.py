@@ -21,7 +21,7 @@ from aiohttp import web
 from contactcenter.chat.routes import setup_chat
 from contactcenter.chat.sockets import CHAT_SOCKETS
 from contactcenter.chat.visitors import Visitor
-from contactcenter.contact import ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt
+from contactcenter.contact import Attachment, ChannelKind, Identity, InboundContact, OutboundMessage, SendReceipt
 from contactcenter.db.models import utcnow
 from contactcenter.hub import Hub
 
@@ -50,7 +50,9 @@ class ChatChannel:
         return SendReceipt(provider_id=f"chat:{message.interaction_id}", status="delivered" if pushed else "sent")
 
 
-def parse_chat_message(visitor: Visitor, client_id: str, text: str, *, offline: bool) -> InboundContact:
+def parse_chat_message(
+    visitor: Visitor, client_id: str, text: str, *, offline: bool, attachments: tuple[Attachment, ...] = ()
+) -> InboundContact:
     """The contact for one message of a visitor.
 
     `offline`: nobody can answer now. The message becomes a ticket answered by
@@ -67,6 +69,7 @@ def parse_chat_message(visitor: Visitor, client_id: str, text: str, *, offline: 
         received_at=utcnow(),
         display_name=visitor.name,
         text=text,
+        attachments=attachments,
         thread_hints=(visitor.reference,) if visitor.reference and not offline else (),
         source_address="chat",
         language=visitor.language,

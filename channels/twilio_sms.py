@@ -147,11 +147,11 @@ async def handle_sms(request: web.Request) -> web.Response:
         # is stored, and let the pipeline take it from there.
         await accept(hub, contact, raw=await request.read())
         log.info("sms %s from %s: accepted", contact.provider_id, sender)
-        return twiml_response(MessagingResponse())
+        return twiml_response()
     try:
         result = await ingest(hub, contact, raw=await request.read())
     except ContactKeptForReplay:
-        return twiml_response(MessagingResponse())
+        return twiml_response()
     log.info("sms %s from %s: interaction %s%s", contact.provider_id, sender, result.interaction_id, " (repeat)" if result.duplicate else "")
     answer = MessagingResponse()
     if text := await choose_sms_reply(hub, contact, result):

@@ -19,7 +19,7 @@ from contactcenter.errors import ConflictError, InputError
 from contactcenter.events import Event
 from contactcenter.i18n import choose_locale
 from contactcenter.plain_text import SUBJECT_CHARS
-from contactcenter.reports import ticket_times  # noqa: F401 - registers the hook that clears report figures
+from contactcenter.reports import rows, ticket_times  # noqa: F401 - register the hooks that clear report figures and stamp calls' tickets
 from contactcenter.settings import Settings
 from contactcenter.webhooks.enqueue import enqueue_webhook_events
 
@@ -187,12 +187,25 @@ async def reply_target(session: AsyncSession, ticket: Ticket) -> tuple[str, str 
     )
     for meta in inbound:
         reply_to = (meta or {}).get("reply_to")
-        if reply_to and reply_to.get("value"):  # erasure (privacy/) empties it
+        if reply_to and reply_to.get("value") and not is_undeliverable(reply_to["value"]):  # erasure (privacy/) empties it
             return reply_to["kind"], reply_to["value"]
     preferred = "phone" if ticket.channel in ("sms", "voice") else "email"
-    points = list(await session.scalars(select(ContactPoint).where(ContactPoint.customer_id == ticket.customer_id)))
+    points = [
+        p
+        for p in await session.scalars(select(ContactPoint).where(ContactPoint.customer_id == ticket.customer_id))
+        if not is_undeliverable(p.value)
+    ]
     points.sort(key=lambda p: (p.kind != preferred, p.evidence != "verified", p.id))
     return (points[0].kind, points[0].value) if points else ("email", None)
+
+
+def is_undeliverable(address: str) -> bool:
+    """An address under the reserved `.invalid` domain (RFC 2606 §2): no mail is ever sent there.
+
+    A chat visitor who gave no email has one (channels/chat.py), so that their
+    messages share a customer; surveys and answers by mail must skip it.
+    """
+    return address.lower().endswith(".invalid")
 
 
 # Statements built once: building a select costs more than running it.

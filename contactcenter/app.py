@@ -23,6 +23,7 @@ from contactcenter.reports.ticket_times import TicketTimesWorker
 from contactcenter.settings import Settings
 from contactcenter.surveys.schedule import SurveyTimer
 from contactcenter.surveys.web import setup_survey_pages
+from contactcenter.portal.routes import setup_portal
 from contactcenter.privacy.retention import RetentionTimer
 from contactcenter.routing.sla_timer import SlaTimer
 from contactcenter.web.api import setup_api
@@ -71,6 +72,7 @@ def create_app(settings: Settings, hub: Hub | None = None, *, workers: bool = Tr
     setup_workspace(app)
     setup_voice(app)
     setup_survey_pages(app)
+    setup_portal(app)
     setup_webhook_api(app)
     if workers:
         app.cleanup_ctx.append(_unprocessed_contacts)

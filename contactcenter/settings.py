@@ -311,6 +311,14 @@ class ChatSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PortalSettings:
+    enabled: bool
+    link_minutes: float
+    session_days: float
+    links_per_hour: int
+
+
+@dataclass(frozen=True, slots=True)
 class I18nSettings:
     default_locale: str
     locales: list[str]
@@ -337,6 +345,7 @@ class Settings:
     complaints: ComplaintSettings
     i18n: I18nSettings
     chat: ChatSettings
+    portal: PortalSettings
     retention: RetentionSettings
     paths: PathsSettings
     # Where the file came from, for messages; not a key.
@@ -554,6 +563,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"[complaints] sla_policy names {settings.complaints.sla_policy!r}, which is not under [sla.policies]")
     if settings.csat.answer_days <= 0 or settings.csat.check_seconds <= 0:
         raise ConfigError("[csat] answer_days and check_seconds must be more than 0")
+    if settings.portal.link_minutes <= 0 or settings.portal.session_days <= 0 or settings.portal.links_per_hour < 1:
+        raise ConfigError("[portal] link_minutes and session_days must be more than 0, links_per_hour at least 1")
     if settings.outbox.max_attempts < 1:
         raise ConfigError("[outbox] max_attempts must be at least 1")
     if settings.retention.interactions_days < 0 or not settings.retention.check_seconds > 0:

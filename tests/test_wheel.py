@@ -38,7 +38,7 @@ def test_the_wheel_runs_demo_and_serve_from_anywhere(tmp_path: Path) -> None:
     assert {name.split("/")[0] for name in names} == {"contactcenter", wheel.name.split("-py3")[0] + ".dist-info"}, "only contactcenter at the top"
     for shipped in ("contactcenter/config/default.toml", "contactcenter/templates/pages/contact.html",
                     "contactcenter/templates/messages/acknowledgement.txt", "contactcenter/templates/static/workspace.js",
-                    "contactcenter/templates/static/chat-widget.js",
+                    "contactcenter/templates/static/chat-widget.js", "contactcenter/templates/pages/portal/ticket.html",
                     "contactcenter/db/migrations/script.py.mako", "contactcenter/channels/smtp_server.py"):
         assert shipped in names, shipped
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]

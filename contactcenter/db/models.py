@@ -76,6 +76,8 @@ class Base(DeclarativeBase):
 
 class Customer(Base):
     __tablename__ = "customers"
+    # The report rows follow customers changed since their last refresh (reports/rows.py).
+    __table_args__ = (Index("ix_customers_updated_at", "updated_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -189,6 +191,8 @@ class Ticket(Base):
         # Reports read tickets by the day they were opened and the day they were resolved.
         Index("ix_tickets_created_at", "created_at"),
         Index("ix_tickets_resolved_created", "resolved_at", "created_at"),
+        # The report rows follow tickets changed since their last refresh (reports/rows.py).
+        Index("ix_tickets_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -318,7 +322,10 @@ class ApiToken(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_subject", "subject_type", "subject_id"),
+        Index("ix_audit_events_action_at", "action", "at"),  # reports: reopened complaints in a range
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -560,3 +567,105 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text, default="")
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportCohort(Base):
+    """Who a report groups a ticket by: its agent and its customer's tier and segments.
+
+    Reports read their per-ticket rows cohort by cohort (`cohort_id IN (…)` on
+    an index led by cohort_id), so SQLite meets them already grouped instead of
+    sorting a year of tickets; the agent, tier and segment filters become a
+    shorter list of cohorts."""
+
+    __tablename__ = "report_cohorts"
+    __table_args__ = (UniqueConstraint("agent_id", "tier", "segments"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent_id: Mapped[int] = mapped_column(Integer)  # 0: nobody
+    tier: Mapped[str] = mapped_column(String(20))
+    segments: Mapped[str] = mapped_column(Text)  # sorted, each between newlines: "\neu\nretail\n"; "" for none
+
+
+class ReportRow(Base):
+    """One narrow row per ticket with what reports count, kept by reports/rows.py.
+
+    Times are whole seconds since 1970 (UTC) so a report can shift them into
+    the viewer's time zone and cut days and hours with integer arithmetic;
+    first response and resolution are business seconds of the ticket's queue.
+    Each index covers the columns its query reads (docs/benchmarks.md)."""
+
+    __tablename__ = "report_rows"
+    __table_args__ = (
+        Index("ix_report_rows_cohort_created", "cohort_id", "created", "queue_id", "channel", "type", "first_response_seconds",
+              "resolution_seconds", "sla_met", "sla_breached", "customer_value", "calls", "call_seconds"),
+        Index("ix_report_rows_cohort_resolved", "cohort_id", "resolved_quarter", "queue_id", "channel", "type"),
+        # Led by the quarter hour, so GROUP BY quarter reads in index order and sorts nothing.
+        Index("ix_report_rows_created_quarter", "created_quarter", "cohort_id", "queue_id", "channel", "type"),
+        Index("ix_report_rows_resolved_quarter", "resolved_quarter", "cohort_id", "queue_id", "channel", "type"),
+        Index("ix_report_rows_channel_quarter", "channel", "created_quarter", "cohort_id", "queue_id", "type"),
+    )
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True, autoincrement=False)
+    cohort_id: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(BigInteger)
+    resolved: Mapped[int | None] = mapped_column(BigInteger)
+    # created // 900 and resolved // 900: every time zone's midnight falls on a quarter hour.
+    created_quarter: Mapped[int] = mapped_column(Integer)
+    resolved_quarter: Mapped[int | None] = mapped_column(Integer)
+    queue_id: Mapped[int] = mapped_column(Integer)  # 0: none
+    channel: Mapped[str] = mapped_column(String(10))
+    type: Mapped[str] = mapped_column(String(20))
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolution_seconds: Mapped[int | None] = mapped_column(Integer)
+    sla_met: Mapped[int] = mapped_column(Integer)  # 0 or 1
+    sla_breached: Mapped[int] = mapped_column(Integer)  # 0 or 1
+    customer_value: Mapped[float] = mapped_column(Float)
+    calls: Mapped[int] = mapped_column(Integer)  # the ticket's calls with a talk time
+    call_seconds: Mapped[int] = mapped_column(Integer)  # their talk seconds together
+    # The ticket's and its customer's updated_at this row was made from.
+    ticket_updated_at: Mapped[datetime] = mapped_column()
+    customer_updated_at: Mapped[datetime] = mapped_column()
+
+
+class ReportMark(Base):
+    """How far the report rows have followed tickets' and customers' updated_at ("tickets", "customers")."""
+
+    __tablename__ = "report_marks"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    at: Mapped[datetime] = mapped_column()
+
+
+class PortalLink(Base):
+    """A one-time sign-in link for the customer portal, mailed to one of the customer's addresses.
+
+    Only the SHA-256 of the link's token is kept (like API tokens and survey
+    links): the database alone cannot sign anyone in. `used_at` is set by the
+    one POST that spends it; a link is good until `expires_at` and only once.
+    """
+
+    __tablename__ = "portal_links"
+    __table_args__ = (Index("ix_portal_links_email_created", "email", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))  # the contact point it was sent to
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column()
+
+
+class PortalSession(Base):
+    """A customer signed in to the portal by a link: the cookie's SHA-256, revocable on the server."""
+
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The address the link went to: the portal's answers come from it, verified.
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()

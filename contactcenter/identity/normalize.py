@@ -2,7 +2,9 @@
 
 Pure functions, no I/O: channels call them at the edge to build `Identity`
 values, and the identify step, the CRM import and API searches use the same
-rules. None of them raises on any input: what cannot be read becomes `None`
+rules. Being pure, the two costly ones (email_validator's IDNA checks and
+libphonenumber's parse, a few hundred microseconds each) remember recent
+answers: the same senders write again and again. None of them raises on any input: what cannot be read becomes `None`
 (or, for phones, a `PhoneNumber` without an E.164 value) so that one bad field
 never loses the rest of a contact.
 """
@@ -13,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -23,6 +26,8 @@ MAX_EMAIL_CHARS = 320
 MAX_PHONE_CHARS = 64
 # ITU-T E.164: a country code and national number of 15 digits at most.
 E164_MAX_DIGITS = 15
+# Recent distinct addresses and numbers remembered (under 10 MB in all).
+CACHED_IDENTIFIERS = 16384
 
 
 def normalize_email(raw: str, *, plus_tag_domains: Collection[str] = ()) -> str | None:
@@ -38,12 +43,19 @@ def normalize_email(raw: str, *, plus_tag_domains: Collection[str] = ()) -> str 
     raw = raw.strip()
     if not raw or len(raw) > MAX_EMAIL_CHARS:
         return None
+    address = _valid_address(raw)
+    if address is None or not plus_tag_domains:
+        return address
+    return fold_plus_tag(address, plus_tag_domains)
+
+
+@lru_cache(maxsize=CACHED_IDENTIFIERS)  # keys are at most MAX_EMAIL_CHARS long
+def _valid_address(raw: str) -> str | None:
     try:
         result = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
     except (EmailNotValidError, ValueError, UnicodeError):
         return None
-    address = result.normalized.lower()
-    return fold_plus_tag(address, plus_tag_domains) if plus_tag_domains else address
+    return result.normalized.lower()
 
 
 def fold_plus_tag(address: str, domains: Collection[str]) -> str:
@@ -76,6 +88,11 @@ def parse_phone(raw: str, default_region: str) -> PhoneNumber:
     text = raw.strip()
     if not text or len(text) > MAX_PHONE_CHARS:
         return PhoneNumber(raw=text[:MAX_PHONE_CHARS], e164=None)
+    return _parse_phone(text, default_region)
+
+
+@lru_cache(maxsize=CACHED_IDENTIFIERS)  # keys are at most MAX_PHONE_CHARS long
+def _parse_phone(text: str, default_region: str) -> PhoneNumber:
     try:
         number = phonenumbers.parse(text, default_region.upper() or None)
     except (phonenumbers.NumberParseException, ValueError, IndexError):

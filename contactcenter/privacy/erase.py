@@ -4,7 +4,7 @@ What goes: names, company, notes, the CRM id, every contact point (so the same a
 number writing again is a new customer; a number that said STOP stays on the suppression
 list, tied to nobody, so it still gets no SMS until it writes START), ticket subjects and addresses, the words, HTML,
 attachments and recordings of every interaction, survey comments, raw input, outgoing copies, merge
-suggestions, and the details of audit entries about them. What stays: the shells with their
+suggestions, portal sign-in links and sessions, and the details of audit entries about them. What stays: the shells with their
 times, states, queues, tier and segments (the figures), and one audit entry saying who erased
 whom, when and why.
 """
@@ -19,7 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
 from contactcenter.db import queries
-from contactcenter.db.models import ContactPoint, Customer, Interaction, MergeSuggestion, SmsSuppression, Survey, Ticket, utcnow
+from contactcenter.db.models import (
+    ContactPoint,
+    Customer,
+    Interaction,
+    MergeSuggestion,
+    PortalLink,
+    PortalSession,
+    SmsSuppression,
+    Survey,
+    Ticket,
+    utcnow,
+)
 from contactcenter.errors import ConflictError
 from contactcenter.privacy.export import audit_events_about
 from contactcenter.privacy.redact import redact_interactions
@@ -69,6 +80,9 @@ async def do_erase_customer(session: AsyncSession, customer_id: int, actor: str,
     existing = set(await session.scalars(select(SmsSuppression.phone).where(SmsSuppression.phone.in_(stopped))))
     session.add_all(SmsSuppression(phone=phone) for phone in sorted(stopped - existing))
     await session.execute(delete(ContactPoint).where(ContactPoint.customer_id.in_(ids)))
+    # Portal sign-in links and sessions hold an address and sign the person in: both go.
+    await session.execute(delete(PortalLink).where(PortalLink.customer_id.in_(ids)))
+    await session.execute(delete(PortalSession).where(PortalSession.customer_id.in_(ids)))
     now = utcnow()
     for record in customers:
         record.name = record.company = record.notes = record.name_key = ""

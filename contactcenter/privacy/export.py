@@ -19,6 +19,8 @@ from contactcenter.db.models import (
     Interaction,
     MergeRecord,
     OutboxMessage,
+    PortalLink,
+    PortalSession,
     Ticket,
 )
 from contactcenter.privacy.scope import merge_family
@@ -29,7 +31,7 @@ FORMAT = "contactcenter.customer-export/1"
 
 async def export_customer(session: AsyncSession, customer_id: int) -> dict[str, Any]:
     """The customer and every record merged with it: contact points, tickets, interactions with
-    their attachments (base64), messages we sent them, merges and the audit entries about all of it."""
+    their attachments (base64), messages we sent them, merges, portal sign-ins and the audit entries about all of it."""
     await queries.get_customer(session, customer_id)  # NotFoundError → 404
     ids = await merge_family(session, customer_id)
     customers = list(await session.scalars(select(Customer).where(Customer.id.in_(ids)).order_by(Customer.id)))
@@ -57,6 +59,8 @@ async def export_customer(session: AsyncSession, customer_id: int) -> dict[str, 
         )
     )
     audit = await audit_events_about(session, ids, [p.id for p in points], ticket_ids, interaction_ids)
+    links = list(await session.scalars(select(PortalLink).where(PortalLink.customer_id.in_(ids)).order_by(PortalLink.id)))
+    portal_sessions = list(await session.scalars(select(PortalSession).where(PortalSession.customer_id.in_(ids)).order_by(PortalSession.id)))
     surveys = await csat_of(session, ticket_ids)
     names = await queries.queue_names(session)
     points_of: dict[int, list[ContactPoint]] = {}
@@ -87,6 +91,15 @@ async def export_customer(session: AsyncSession, customer_id: int) -> dict[str, 
             for m in outbox
         ],
         "merges": [merge_record_json(r) for r in merges],
+        # Portal sign-ins: where each link went and when it was used; never the token hashes.
+        "portal_links": [
+            {"id": l.id, "email": l.email, "created_at": iso(l.created_at), "expires_at": iso(l.expires_at), "used_at": iso(l.used_at)}
+            for l in links
+        ],
+        "portal_sessions": [
+            {"id": p.id, "email": p.email, "created_at": iso(p.created_at), "expires_at": iso(p.expires_at), "revoked_at": iso(p.revoked_at)}
+            for p in portal_sessions
+        ],
         "audit": [_audit_json(e) for e in audit],
     }
 

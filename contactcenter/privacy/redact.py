@@ -53,7 +53,8 @@ async def redact_interactions(session: AsyncSession, interaction_ids: list[int])
         .values(status="failed", last_error="erased before it was sent")
     )
     await session.execute(
-        update(OutboxMessage).where(OutboxMessage.interaction_id.in_(interaction_ids)).values(payload={}, attempt_log=[])
+        # The recipient too: an address is an identifier (the export shows it).
+        update(OutboxMessage).where(OutboxMessage.interaction_id.in_(interaction_ids)).values(payload={}, attempt_log=[], recipient="")
     )
     return len(rows)
 

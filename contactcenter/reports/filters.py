@@ -1,9 +1,17 @@
-"""What a report covers: a date range (whole UTC days) and optional filters, from query parameters."""
+"""What a report covers: a date range (whole days in the viewer's time zone) and optional filters, from query parameters.
+
+Days, hours and the heat map are the viewer's: an agent's `timezone`, or
+`?tz=` (an IANA name) for the API and to look at another site's day. The
+zone's UTC offsets over the range (daylight saving changes included) are
+handed to the database as a short CASE, so a report cuts days and hours with
+integer arithmetic on the report rows' epoch seconds (summary.py).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contactcenter.contact import ChannelKind, TicketType
 from contactcenter.errors import InputError
@@ -25,14 +33,20 @@ class ReportFilter:
     tier: str = ""
     segment: str = ""
     type: str = ""
+    zone: str = "UTC"  # IANA name; days and hours are cut in it
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first_day, time(), tzinfo=UTC)
+        """Midnight that begins the first day, in the viewer's zone, as UTC."""
+        return datetime.combine(self.first_day, time(), tzinfo=ZoneInfo(self.zone)).astimezone(UTC)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.last_day + timedelta(days=1), time(), tzinfo=UTC)
+        return datetime.combine(self.last_day + timedelta(days=1), time(), tzinfo=ZoneInfo(self.zone)).astimezone(UTC)
+
+    def offsets(self) -> list[tuple[int, int]]:
+        """The zone's UTC offsets over the range: [(from epoch second, offset seconds)], the first from the beginning of time."""
+        return zone_offsets(self.zone, int(self.start.timestamp()) - 86400, int(self.end.timestamp()) + 86400)
 
     @property
     def days(self) -> list[date]:
@@ -41,12 +55,18 @@ class ReportFilter:
     def query(self) -> dict[str, str]:
         """As query parameters again (for links to the CSV and the API)."""
         values = {"from": self.first_day.isoformat(), "to": self.last_day.isoformat(), "queue": self.queue, "channel": self.channel,
-                  "agent_id": str(self.agent_id or ""), "tier": self.tier, "segment": self.segment, "type": self.type}
+                  "agent_id": str(self.agent_id or ""), "tier": self.tier, "segment": self.segment, "type": self.type,
+                  "tz": "" if self.zone == "UTC" else self.zone}
         return {k: v for k, v in values.items() if v}
 
 
-def parse_report_filter(query: dict[str, str], today: date) -> ReportFilter:
-    """`from`/`to` as YYYY-MM-DD (default: the last 14 days to today), at most 366 days."""
+def parse_report_filter(query: dict[str, str], now: datetime, zone: str = "UTC") -> ReportFilter:
+    """`from`/`to` as YYYY-MM-DD (default: the last 14 days to today), at most 366 days,
+    in `?tz=` or else `zone` (the viewer's; an unknown name there falls back to UTC)."""
+    zone = query.get("tz", "").strip() or (zone if known_zone(zone) else "UTC")
+    if not known_zone(zone):
+        raise InputError("tz must be an IANA time zone such as Asia/Shanghai", fields={"tz": "unknown time zone"})
+    today = now.astimezone(ZoneInfo(zone)).date()
     last = _day(query.get("to", ""), "to") or today
     first = _day(query.get("from", ""), "from") or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
@@ -68,7 +88,40 @@ def parse_report_filter(query: dict[str, str], today: date) -> ReportFilter:
         if len(value) > 100 or not is_text(value):
             raise InputError(f"{name} is not a name we could hold", fields={name: "not a name"})
         texts[name] = value
-    return ReportFilter(first, last, channel=channel, type=kind, agent_id=int(agent) if agent else None, **texts)
+    return ReportFilter(first, last, channel=channel, type=kind, agent_id=int(agent) if agent else None, zone=zone, **texts)
+
+
+def known_zone(name: str) -> bool:
+    if not name or len(name) > 64 or not is_text(name):
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def zone_offsets(zone: str, start: int, end: int) -> list[tuple[int, int]]:
+    """UTC offsets of `zone` between two epoch seconds, found by stepping 6 hours
+    and halving the step where the offset changed (to the second)."""
+    tz = ZoneInfo(zone)
+
+    def offset(at: int) -> int:
+        return int(datetime.fromtimestamp(at, UTC).astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+
+    found = [(-(2**62), offset(start))]
+    step = 6 * 3600
+    at = start
+    while at < end:
+        after = min(at + step, end)
+        if offset(after) != found[-1][1]:
+            low, high = at, after  # offset(low) is the old one, offset(high) the new
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == found[-1][1] else (low, middle)
+            found.append((high, offset(high)))
+        at = after
+    return found
 
 
 def _day(text: str, name: str) -> date | None:

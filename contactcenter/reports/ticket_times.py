@@ -85,11 +85,19 @@ async def fill_all(hub: Hub) -> int:
             return total
 
 
+async def fill_and_refresh(hub: Hub) -> int:
+    """Kept times first, then the report rows of what changed (rows.py), a batch per transaction."""
+    from contactcenter.reports.rows import refresh_all
+
+    return await fill_all(hub) + await refresh_all(hub)
+
+
 class TicketTimesWorker:
-    """Runs inside `contactcenter serve` at the SLA timer's pace ([sla] check_seconds)."""
+    """Runs inside `contactcenter serve` at the SLA timer's pace ([sla] check_seconds): the tickets'
+    kept business times and the report rows."""
 
     def __init__(self, hub: Hub):
         self.hub = hub
 
     async def run(self) -> None:
-        await run_periodically(self.hub.bus, lambda: fill_all(self.hub), every=self.hub.settings.sla.check_seconds, name="report times")
+        await run_periodically(self.hub.bus, lambda: fill_and_refresh(self.hub), every=self.hub.settings.sla.check_seconds, name="report times")

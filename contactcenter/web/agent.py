@@ -49,6 +49,7 @@ NOTICES = {
     "status": N_("Status changed."),
     "updated": N_("Ticket updated."),
     "follow_up": N_("Follow-up done."),
+    "chat_ended": N_("The chat has ended; the customer's widget says so."),
 }
 # Events that can change what an inbox shows; the stream names only the kinds,
 # never a customer's data, and the page fetches itself again.
@@ -67,6 +68,7 @@ def setup_agent_pages(app: web.Application) -> None:
     app.router.add_get("/agent/tickets/{reference}", handle_ticket)
     app.router.add_post("/agent/tickets/{reference}/reply", handle_reply)
     app.router.add_post("/agent/tickets/{reference}/note", handle_note)
+    app.router.add_post("/agent/tickets/{reference}/chat/end", handle_end_chat)
     app.router.add_post("/agent/tickets/{reference}/status", handle_status)
     app.router.add_post("/agent/tickets/{reference}/update", handle_update)
     app.router.add_post("/agent/presence", handle_presence)
@@ -155,6 +157,26 @@ async def handle_note(request: web.Request) -> web.Response:
         _, events = do_add_note(session, ticket, text, author_agent_id=person.id)
     hub.bus.publish_all(events)
     return see_other(f"/agent/tickets/{ticket.reference}?done=note#timeline-end")
+
+
+async def handle_end_chat(request: web.Request) -> web.Response:
+    """The agent ends a live chat: the widget is told, the timeline keeps where it ended, a survey may be offered."""
+    from contactcenter.chat.ending import do_end_chat
+    from contactcenter.chat.sockets import CHAT_SOCKETS
+
+    person, _form = await _posted_form(request)
+    hub = request.app[HUB]
+    async with hub.sessions() as session, session.begin():
+        ticket = await queries.get_ticket(session, request.match_info["reference"])
+        if ticket.channel != "chat":
+            raise InputError("This ticket is not a chat.")
+        ended = await do_end_chat(
+            session, hub.settings, ticket, by="agent", actor=person.principal.actor, agent_id=person.id,
+            widget_open=bool(request.app[CHAT_SOCKETS].open_on(ticket.reference)) if CHAT_SOCKETS in request.app else False,
+        )
+    if ended is not None:
+        hub.bus.publish_all(list(ended.events))
+    return see_other(f"/agent/tickets/{ticket.reference}?done=chat_ended#timeline-end")
 
 
 async def handle_status(request: web.Request) -> web.Response:

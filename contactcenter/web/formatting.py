@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, get_timezone, get_timezone_location
 from babel.numbers import format_decimal
 
 from contactcenter.i18n import babel_locale, current_reader, gettext as _
@@ -74,4 +74,14 @@ def number(value: float, digits: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=babel_locale(current_reader().locale))
 
 
-FILTERS = {"duration": duration, "ago": ago, "until": until, "stamp": stamp, "day": day, "number": number}
+def zone_name(name: str) -> str:
+    """A time zone as the reader says it: `China (Shanghai) Time`, `中国（上海）时间`; UTC stays UTC."""
+    if not name or name == "UTC":
+        return "UTC"
+    try:
+        return get_timezone_location(get_timezone(name), locale=babel_locale(current_reader().locale))
+    except (LookupError, ValueError):
+        return name
+
+
+FILTERS = {"duration": duration, "ago": ago, "until": until, "stamp": stamp, "day": day, "number": number, "zone_name": zone_name}

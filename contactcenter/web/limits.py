@@ -58,6 +58,10 @@ async def body_deadline_middleware(request: web.Request, handler: Handler) -> we
     """
     if not request.body_exists:
         return await handler(request)
+    if request.content.is_eof():
+        # The whole body came with the headers (most webhooks and API calls):
+        # nothing left to wait for, so no timer to arm and cancel.
+        return await handler(request)
     limit = request.app[HUB].settings.http.request_timeout
     try:
         if request.content_type.startswith("multipart/"):

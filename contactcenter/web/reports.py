@@ -7,11 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
-from contactcenter.db.models import utcnow
+from contactcenter.db.models import Agent, utcnow
 from contactcenter.errors import InputError
+from contactcenter.i18n import current_reader
 from contactcenter.keys import HUB
 from contactcenter.reports import charts
 from contactcenter.reports.filters import CHANNELS, TYPES, ReportFilter, parse_report_filter
+from contactcenter.reports.rows import REQUEST_LIMIT, refresh_all
 from contactcenter.reports.summary import report_summary
 from contactcenter.reports.tables import WEEKDAYS, cell, report_tables, to_csv
 from contactcenter.web.auth import require
@@ -23,11 +25,23 @@ def setup_reports(app: web.Application) -> None:
     app.router.add_get("/supervisor/reports", handle_report_page)
 
 
-async def _summary(request: web.Request) -> tuple[ReportFilter, dict[str, Any]]:
-    wanted = parse_report_filter(dict(request.query), utcnow().date())
+async def _summary(request: web.Request, zone: str) -> tuple[ReportFilter, dict[str, Any]]:
+    """The figures in the viewer's zone (`?tz=` overrides it), after bringing the report rows up to
+    what changed since the worker last ran (rows.py: a few rows, or at most REQUEST_LIMIT)."""
+    wanted = parse_report_filter(dict(request.query), utcnow(), zone)
     hub = request.app[HUB]
+    await refresh_all(hub, limit=REQUEST_LIMIT)
     async with hub.reads() as session:
-        return wanted, await report_summary(session, hub.settings, wanted)
+        return wanted, await report_summary(session, hub.settings, wanted, hub.reads)
+
+
+async def _zone_of(request: web.Request, agent_id: int | None) -> str:
+    """A token held by an agent reads in that agent's zone; other tokens in UTC."""
+    if agent_id is None:
+        return "UTC"
+    async with request.app[HUB].reads() as session:
+        agent = await session.get(Agent, agent_id)
+    return (agent.timezone if agent else "") or "UTC"
 
 
 def _csv_response(request: web.Request, wanted: ReportFilter, summary: dict[str, Any]) -> web.Response:
@@ -45,8 +59,8 @@ def _csv_response(request: web.Request, wanted: ReportFilter, summary: dict[str,
 
 
 async def handle_summary_api(request: web.Request) -> web.Response:
-    await require(request, "supervisor")
-    wanted, summary = await _summary(request)
+    principal = await require(request, "supervisor")
+    wanted, summary = await _summary(request, await _zone_of(request, principal.agent_id))
     if request.query.get("format") == "csv":
         return _csv_response(request, wanted, summary)
     return web.json_response(summary)
@@ -54,7 +68,7 @@ async def handle_summary_api(request: web.Request) -> web.Response:
 
 async def handle_report_page(request: web.Request) -> web.Response:
     person = await require_person(request, "supervisor")
-    wanted, summary = await _summary(request)
+    wanted, summary = await _summary(request, current_reader().timezone or "UTC")  # the signed-in agent's zone (sessions.py)
     if request.query.get("format") == "csv":
         return _csv_response(request, wanted, summary)
     days = [(row["date"], row["count"]) for row in summary["volume"]["by_day"]]

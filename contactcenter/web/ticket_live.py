@@ -2,7 +2,8 @@
 
 Each open page holds one event stream (`/agent/tickets/{ref}/events`). The
 stream tells the page *that* something changed (`timeline`, `delivery`,
-`ticket`, `viewers`, `typing`), never a customer's data; the page then fetches
+`ticket`, `viewers`, `typing`, `customer_typing` from the chat widget),
+never a customer's data; the page then fetches
 the entries it lacks from `/timeline`, rendered by the same template as the
 page. Presence travels on the event bus like everything else, so with
 PostgreSQL it crosses processes through the event bridge: a stream says
@@ -67,6 +68,8 @@ def choose_messages(watch: Watch, events: list[Event]) -> list[tuple[str, dict]]
             delivered.append(data["interaction_id"])
         elif event.kind == "viewer.typing" and data.get("ticket_id") == watch.ticket_id and data.get("agent_id") != watch.person.id:
             out["typing"] = {"name": data.get("name", ""), "agent_id": data.get("agent_id")}
+        elif event.kind == "chat.typing" and data.get("ticket_id") == watch.ticket_id:
+            out["customer_typing"] = {}
     if delivered:
         out["delivery"] = {"interaction_ids": sorted(set(delivered))}
     return list(out.items())

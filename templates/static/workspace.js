@@ -59,7 +59,7 @@ function ccReplace(doc, id) {
   if (!bar || !window.EventSource) { return; }
   var list = document.getElementById("timeline-items");
   var csrf = document.querySelector("input[name=csrf_token]");
-  var viewers = [], typing = {};
+  var viewers = [], typing = {}, customerTyping = 0;
   function lastId() {
     var items = list.querySelectorAll("li.item");
     return items.length ? items[items.length - 1].getAttribute("data-id") : "0";
@@ -71,6 +71,7 @@ function ccReplace(doc, id) {
       if (typing[id] > now) { parts.push(bar.getAttribute("data-replying").replace("{name}", typing[id + ":name"])); }
     });
     if (watching.length) { parts.unshift(bar.getAttribute("data-viewing").replace("{names}", watching.join(", "))); }
+    if (customerTyping > now) { parts.unshift(bar.getAttribute("data-customer-typing")); }
     bar.textContent = parts.join(" \u00b7 ");
   }
   function fetchItems(query) {
@@ -116,13 +117,22 @@ function ccReplace(doc, id) {
     document.dispatchEvent(new CustomEvent("cc:ticket-event", { detail: { name: name, data: data } }));
   }
   var source = new EventSource(bar.getAttribute("data-events"));
-  source.addEventListener("timeline", function () { loadNewer(); relay("timeline", {}); });
+  source.addEventListener("timeline", function () {
+    loadNewer(); relay("timeline", {});
+    if (customerTyping) { customerTyping = 0; showViewers(); }  // what they were typing has arrived
+  });
   source.addEventListener("delivery", function (e) { reloadItems(JSON.parse(e.data).interaction_ids); });
   source.addEventListener("ticket", function () { reloadTicket(); relay("ticket", {}); });
   source.addEventListener("viewers", function (e) { viewers = JSON.parse(e.data).viewers; showViewers(); });
   source.addEventListener("typing", function (e) {
     var data = JSON.parse(e.data);
     typing[data.agent_id] = Date.now() + 6000; typing[data.agent_id + ":name"] = data.name;
+    showViewers();
+    window.setTimeout(showViewers, 6100);
+  });
+  source.addEventListener("customer_typing", function () {
+    // The chat widget's visitor is writing (relayed by the hub at most every 2 s; shown for 6 s).
+    customerTyping = Date.now() + 6000;
     showViewers();
     window.setTimeout(showViewers, 6100);
   });

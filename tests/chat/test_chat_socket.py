@@ -13,6 +13,8 @@ from contactcenter.actions import do_reply
 from contactcenter.app import create_app
 from contactcenter.db.models import ContactPoint, Customer, Interaction, OutboxMessage, Ticket
 from contactcenter.outbound.outbox import OutboxWorker
+from tests.chat.helpers import chat_settings
+from tests.polling import processed
 from tests.factories import settings_with
 from tests.web.workspace_helpers import add_agent
 
@@ -22,7 +24,7 @@ SECRET = "site-secret"
 
 @pytest.fixture
 async def chat(aiohttp_client, hub):
-    hub.settings = settings_with(hub.settings, chat={"allowed_origins": [SITE], "identity_secret": SECRET})
+    hub.settings = chat_settings(hub.settings, allowed_origins=[SITE], identity_secret=SECRET)
     return await aiohttp_client(create_app(hub.settings, hub, workers=False))
 
 
@@ -54,9 +56,11 @@ async def test_messages_are_acknowledged_once_stored_and_repeats_dropped(chat, h
     ack = await say(ws, "c1", "Hello, my order is late")
     await say(ws, "c2", "It is order 42")
     await ws.close()
+    await processed(hub)  # c2 was acknowledged once stored raw (the ticket exists): processed right after
     # The page reloads: the same token, a message resent that was already stored.
     ws, welcome = await open_chat(chat, token=ack["token"])
     await say(ws, "c2", "It is order 42")
+    await processed(hub)
     assert [(m["from"], m["client_id"], m["text"]) for m in welcome["history"]] == [
         ("visitor", "c1", "Hello, my order is late"), ("visitor", "c2", "It is order 42"),
     ]

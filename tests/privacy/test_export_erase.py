@@ -9,9 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from contactcenter.contact import Attachment, ChannelKind
-from contactcenter.db.models import AttachmentBlob, AuditEvent, Interaction, OutboxMessage, Ticket
+from contactcenter.db.models import AttachmentBlob, AuditEvent, Interaction, OutboxMessage, PortalLink, PortalSession, Ticket
 from contactcenter.pipeline.run import ingest
+from contactcenter.portal.links import do_send_link, do_use_link
+from contactcenter.portal.visitors import COOKIE_NAME
 from tests.factories import make_inbound
+from tests.portal.helpers import queued_link_token
 from tests.twilio_standin import closed_line, params, post_signed, standin, twilio_settings  # noqa: F401
 
 DANA_EMAIL = "dana@example.com"
@@ -24,6 +27,17 @@ WORDS = ("My parcel never came", "invoice.pdf", "Texting from my phone", "Hi, th
 @pytest.fixture
 def settings(settings, standin):  # noqa: F811
     return twilio_settings(settings, standin.url)
+
+
+async def portal_sign_in(hub, email: str) -> dict[str, str]:
+    """A portal link for `email` spent at once (public_url is https here: the test client would not send a Secure cookie back)."""
+    async with hub.sessions() as session, session.begin():
+        await do_send_link(session, hub.settings, email, locale="en")
+    token = await queued_link_token(hub, email)
+    async with hub.sessions() as session, session.begin():
+        cookie = await do_use_link(session, hub.settings, token)
+    assert cookie
+    return {COOKIE_NAME: cookie}
 
 
 async def signed(client, path: str, fixture: str, status: int, **changes: str) -> None:
@@ -58,6 +72,7 @@ async def dana_writes_texts_and_calls(client, hub, auth) -> int:
 
 async def test_the_export_holds_the_email_the_sms_and_the_call(client, hub, auth):
     dana = await dana_writes_texts_and_calls(client, hub, auth)
+    await portal_sign_in(hub, DANA_EMAIL)
     response = await client.get(f"/api/v1/customers/{dana}/export", headers=auth)
     assert response.status == 200
     assert response.headers["Content-Disposition"] == f'attachment; filename="customer-{dana}.json"'
@@ -76,6 +91,12 @@ async def test_the_export_holds_the_email_the_sms_and_the_call(client, hub, auth
     assert {t["channel"] for t in export["tickets"]} == {"email", "sms", "voice"}
     assert [m["survivor_id"] for m in export["merges"]] == [dana]
     assert "customer.merged" in {e["action"] for e in export["audit"]}
+    [link], [portal] = export["portal_links"], export["portal_sessions"]
+    assert link["email"] == portal["email"] == DANA_EMAIL and link["used_at"] and portal["revoked_at"] is None
+    async with hub.sessions() as session:
+        hashes = [*await session.scalars(select(PortalLink.token_hash)), *await session.scalars(select(PortalSession.token_hash))]
+    body = await response.text()
+    assert hashes and not any(h in body for h in hashes)
 
 
 async def test_only_an_admin_may_export_or_erase(client, hub):
@@ -92,6 +113,8 @@ async def test_only_an_admin_may_export_or_erase(client, hub):
 
 async def test_after_erasure_nothing_of_dana_is_left_but_the_figures(client, hub, auth):
     dana = await dana_writes_texts_and_calls(client, hub, auth)
+    portal = await portal_sign_in(hub, DANA_EMAIL)  # a portal link and a session: both must go
+    assert "Where is my parcel?" in await (await client.get("/portal", cookies=portal)).text()
     before = await ticket_figures(hub)
     assert (await (await client.get("/api/v1/search", params={"q": "parcel"}, headers=auth)).json())["tickets"]
 
@@ -128,9 +151,13 @@ async def test_after_erasure_nothing_of_dana_is_left_but_the_figures(client, hub
         assert recordings and all("recording_url" not in m["voicemail"] for m in recordings)
         assert recordings[0]["voicemail"]["duration_seconds"] == 23  # a figure: kept
         payloads = list(await session.scalars(select(OutboxMessage.payload)))
-        assert all(p == {} for p in payloads)
+        assert payloads and all(p == {} for p in payloads)
+        assert await session.scalar(select(func.count()).select_from(PortalLink)) == 0
+        assert await session.scalar(select(func.count()).select_from(PortalSession)) == 0
         erased = (await session.scalars(select(AuditEvent).where(AuditEvent.action == "customer.erased"))).one()
     assert erased.actor.startswith("token:") and erased.details["reason"] == "Dana asked by mail, 2 Dec"
+
+    assert 'name="email"' in await (await client.get("/portal", cookies=portal)).text()  # her portal cookie is worth nothing now
 
     # The figures did not change.
     assert await ticket_figures(hub) == before
