@@ -101,8 +101,8 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
     # connection is closed when it goes back to the pool, which opens another
     # when it is next needed.
     @event.listens_for(sync_engine, "before_cursor_execute")
-    def note_large_values(connection: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
-        if _holds_large_value(parameters, executemany):
+    def note_large_values(connection: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _executemany: bool) -> None:
+        if _holds_large_value(parameters):
             connection.info[HOLDS_LARGE_VALUES] = True
 
     @event.listens_for(sync_engine, "reset")
@@ -111,15 +111,14 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
             record.invalidate()
 
 
-def _holds_large_value(parameters: Any, executemany: bool) -> bool:
-    rows = parameters if executemany else (parameters,)
-    for row in rows:
-        values = row.values() if isinstance(row, dict) else row
-        for value in values or ():
-            # LargeBinary values reach the driver as memoryview (sqlite3.Binary).
-            if isinstance(value, (bytes, bytearray, memoryview, str)) and len(value) >= LARGE_VALUE_BYTES:
-                return True
-    return False
+def _holds_large_value(parameters: Any) -> bool:
+    """Whether any value in one statement's parameters (a row, or the rows of executemany) is large."""
+    if isinstance(parameters, dict):
+        parameters = parameters.values()
+    elif not isinstance(parameters, (list, tuple)):
+        # LargeBinary values reach the driver as memoryview (sqlite3.Binary).
+        return isinstance(parameters, (bytes, bytearray, memoryview, str)) and len(parameters) >= LARGE_VALUE_BYTES
+    return any(_holds_large_value(value) for value in parameters)
 
 
 def is_unavailable(exc: BaseException) -> bool:
