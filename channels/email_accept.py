@@ -8,12 +8,15 @@ only after it returns.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import logging
+from typing import IO
 
 from contactcenter.channels.email_parse import AttachmentLimits, ParsedEmail, normalised_address, parse_email
 from contactcenter.outbound.bounces import DeliveryFailure, record_delivery_failure
-from contactcenter.contact import ChannelKind, Identity, InboundContact
+from contactcenter.attachment_readers import register_attachment_reader
+from contactcenter.contact import Attachment, ChannelKind, Identity, InboundContact
 from contactcenter.db.models import utcnow
 from contactcenter.hub import Hub
 from contactcenter.inbound import keep_raw
@@ -24,24 +27,34 @@ from contactcenter.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_REFERENCES_KEPT = 20
+# Mail is parsed one message at a time, in this one thread. The parser holds
+# every line of a part as a small object until the part ends; several large
+# messages parsed at once left the interpreter's small-object arenas
+# fragmented after a burst (docs/benchmarks.md), and parsing holds the GIL, so
+# parsing them side by side was no faster.
+PARSER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-parser")
 
 
 async def accept_email(
-    hub: Hub, raw: bytes, *, recipients: list[str], source: str, envelope_from: str | None = None
+    hub: Hub, raw: bytes | IO[bytes], *, recipients: list[str], source: str, envelope_from: str | None = None
 ) -> None:
-    """Store one raw message (RFC 5322 bytes) that reached one of our mailboxes.
+    """Store one raw message (RFC 5322 bytes, or a file holding them) that reached one of our mailboxes.
 
     `recipients` are the mailbox addresses it was delivered to (SMTP RCPT TO,
     or the IMAP mailbox's address); `source` names the path ("smtp",
     "imap:<mailbox>") for the record; `envelope_from` is the SMTP MAIL FROM
-    when known (empty for bounces).
+    when known (empty for bounces). A file (the SMTP receiver spools large
+    mail to disk) is parsed from where it stands, and read whole only once the
+    parse is over, to be stored.
 
     Returns once the message is durably stored, one way or another: as a
     contact the pipeline processes right after (`pipeline.run.accept`; a
     repeat of a known Message-ID then changes nothing); as a bounce (it marks
     our outbound message failed instead); or, when it cannot be parsed, kept
     raw as an InboundRecord for a person and for replay (a readable sender also
-    gets a ticket that says so).
+    gets a ticket that says so). The contact is stored without its
+    attachments' bytes: the raw mail beside it holds them, and processing
+    reads them from it (`attachments_of_raw`).
     Raises contactcenter.errors.TemporaryError when it cannot be stored (the
     database is down): the caller must make the sender retry (SMTP 451, or
     leave the IMAP message unflagged).
@@ -49,16 +62,37 @@ async def accept_email(
     settings = hub.settings
     limits = AttachmentLimits(settings.email.max_attachment_bytes, settings.email.max_attachments)
     try:
-        parsed = await asyncio.to_thread(parse_email, raw, limits)
+        parsed = await asyncio.get_running_loop().run_in_executor(PARSER, parse_email, raw, limits)
     except Exception as exc:  # noqa: BLE001 - unreadable mail is kept, never lost
+        raw = await _whole(raw)
         log.exception("email %s: could not parse a message of %d bytes; keeping it raw", source, len(raw))
         await _keep_unreadable(hub, raw, recipients, source, envelope_from, repr(exc))
         return
+    raw = await _whole(raw)
     if parsed.bounce is not None:
         await _record_bounce(hub, parsed, raw, source)
         return
-    contact = build_contact(parsed, settings, raw=raw, recipients=recipients, source=source, envelope_from=envelope_from)
+    contact = build_contact(
+        parsed, settings, raw=raw, recipients=recipients, source=source, envelope_from=envelope_from
+    ).without_attachments()
+    del parsed  # and the attachments it decoded: the raw mail holds them
     await accept(hub, contact, raw=raw)
+
+
+async def _whole(raw: bytes | IO[bytes]) -> bytes:
+    if isinstance(raw, bytes):
+        return raw
+    raw.seek(0)
+    return await asyncio.to_thread(raw.read)
+
+
+def attachments_of_raw(raw: bytes, settings: Settings) -> list[Attachment]:
+    """The attachments of a stored raw mail, as `accept_email` found them (for the ingest writer, in a thread)."""
+    limits = AttachmentLimits(settings.email.max_attachment_bytes, settings.email.max_attachments)
+    return PARSER.submit(parse_email, raw, limits).result().attachments
+
+
+register_attachment_reader(ChannelKind.EMAIL, attachments_of_raw)
 
 
 def build_contact(

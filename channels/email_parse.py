@@ -24,8 +24,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
+from email.feedparser import BytesFeedParser
 from email.message import Message
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from contactcenter.channels.email_text import decode_bytes, html_to_text, sanitize_html, split_reply
 from contactcenter.contact import Attachment
@@ -124,10 +125,9 @@ class ParsedEmail:
     defects: list[str] = field(default_factory=list)
 
 
-def parse_email(raw: bytes, limits: AttachmentLimits) -> ParsedEmail:
-    """Read one message; raises only on input that is not mail at all."""
-    raw = repair_headers(strip_mbox_line(raw))
-    msg = email.message_from_bytes(raw, policy=RAW_HEADERS)
+def parse_email(raw: bytes | IO[bytes], limits: AttachmentLimits) -> ParsedEmail:
+    """Read one message, from bytes or from a file; raises only on input that is not mail at all."""
+    msg = read_message(raw)
     defects = [type(d).__name__ for d in msg.defects]
     from_name, from_address = _first_address(msg, "from", defects)
     for fallback in ("sender", "reply-to", "return-path"):
@@ -175,6 +175,30 @@ def parse_email(raw: bytes, limits: AttachmentLimits) -> ParsedEmail:
 
 
 HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
+BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+# A file is fed to the parser this much at a time.
+READ_BYTES = 256 * 1024
+
+
+def read_message(raw: bytes | IO[bytes]) -> Message:
+    """The message tree, its headers repaired first (`strip_mbox_line`, `repair_headers`).
+
+    From a file (a large mail spooled to disk) only the header block is read
+    whole; the rest is fed to the parser a chunk at a time, so the raw bytes
+    are never all in memory beside the tree built from them.
+    """
+    if isinstance(raw, (bytes, bytearray)):
+        return email.message_from_bytes(repair_headers(strip_mbox_line(bytes(raw))), policy=RAW_HEADERS)
+    head = raw.read(READ_BYTES)
+    while not BLANK_LINE.search(head) and (more := raw.read(READ_BYTES)):
+        head += more
+    parser = BytesFeedParser(policy=RAW_HEADERS)
+    parser.feed(repair_headers(strip_mbox_line(head)))
+    while chunk := raw.read(READ_BYTES):
+        parser.feed(chunk)
+    message = parser.close()
+    assert isinstance(message, Message)
+    return message
 
 
 def repair_headers(raw: bytes) -> bytes:

@@ -9,7 +9,9 @@ delays mail instead of losing it.
 Bounded: at most `[email] max_smtp_sessions` sessions at once (421 to the
 next, RFC 5321 §3.8), and at most `[email] max_bytes_in_memory` bytes of
 received mail being parsed and stored at once (a message that would go over
-waits its turn, then gets 451 after `MEMORY_WAIT_SECONDS`). aiosmtpd's own
+waits its turn, then gets 451 after `MEMORY_WAIT_SECONDS`). A message is
+received into a file (`smtp_data.py`: in memory up to `[email] spool_bytes`,
+then on disk), parsed from it, and read whole only to be stored. aiosmtpd's own
 logger ("mail.log") writes peers' commands at INFO; its addresses are masked
 like ours.
 """
@@ -22,12 +24,14 @@ import errno
 import logging
 import re
 from collections.abc import AsyncIterator
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contactcenter.channels.email_accept import accept_email
+from contactcenter.channels.smtp_data import CHUNK_BYTES, read_data, spool_file
 from contactcenter.errors import ContactCenterError, TemporaryError
 from contactcenter.hub import Hub
 from contactcenter.heap import give_back_memory, map_large_blocks
@@ -59,9 +63,14 @@ class MailboxHandler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        """aiosmtpd's hook, for a message in memory (BoundedSMTP calls `deliver` with its file instead)."""
         raw = envelope.original_content or envelope.content or b""
         assert isinstance(raw, bytes)
         envelope.content = envelope.original_content = None  # `raw` is the one copy from here on
+        return await self.deliver(envelope, raw)
+
+    async def deliver(self, envelope: Envelope, raw: bytes | IO[bytes]) -> str:
+        """Store one received message; -> the SMTP reply."""
         try:
             await accept_email(
                 self.hub, raw, recipients=list(envelope.rcpt_tos), source="smtp", envelope_from=envelope.mail_from or ""
@@ -75,20 +84,53 @@ class MailboxHandler:
         return "250 2.0.0 OK"
 
 
-class LongLineSMTP(SMTP):
-    """aiosmtpd's SMTP, taking lines in DATA as long as a whole message may be.
+class SpoolingSMTP(SMTP):
+    """aiosmtpd's SMTP, reading DATA with `smtp_data.read_data`: large chunks into a spool file.
 
-    RFC 5321 §4.5.3.1.6 limits a line to 1,000 octets, but real clients send
-    longer ones (unwrapped HTML, long text) and relays such as Postfix accept
-    them; refusing them with 500 bounces real mail. The limit that protects
-    the hub is data_size_limit ([email] max_message_bytes): a line never costs
-    more memory than a message may. Command lines keep their own small limits.
+    Lines in DATA may be as long as a whole message: RFC 5321 §4.5.3.1.6
+    limits a line to 1,000 octets, but real clients send longer ones
+    (unwrapped HTML, long text) and relays such as Postfix accept them;
+    refusing them with 500 bounces real mail. The limit that protects the hub
+    is data_size_limit ([email] max_message_bytes, 552 beyond it). Command
+    lines keep aiosmtpd's own small limits.
     """
 
-    def __init__(self, handler: Any, *, data_size_limit: int, **kwargs: Any):
-        # Read by SMTP.__init__ (the stream reader's buffer) and by its DATA loop.
-        self.line_length_limit = max(SMTP.line_length_limit, data_size_limit + 2)
-        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
+    # The stream reader's limit: command lines beyond it get 500, and it pauses
+    # reading from a client once twice this much is waiting to be read.
+    line_length_limit = CHUNK_BYTES
+
+    def __init__(self, handler: Any, *, spool_bytes: int, spool_dir: Path, **kwargs: Any):
+        super().__init__(handler, **kwargs)
+        self.spool_bytes = spool_bytes
+        self.spool_dir = spool_dir
+
+    async def smtp_DATA(self, arg: str) -> None:
+        # As aiosmtpd's smtp_DATA up to the 354 and after the end of data;
+        # between them the message goes to a file, not into a list of lines.
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        with spool_file(self.spool_bytes, self.spool_dir) as spool:
+            try:
+                whole = await read_data(self._reader, spool, self.data_size_limit)
+            except ConnectionResetError:
+                log.info("smtp: connection lost during DATA")
+                if self.transport is not None:
+                    self.transport.close()
+                return
+            if not whole:
+                status = "552 Error: Too much mail data"
+            else:
+                status = await self.event_handler.deliver(self.envelope, spool)
+        self._set_post_data_state()
+        await self.push(status)
 
 
 class MemoryBudgetSpent(Exception):
@@ -127,8 +169,8 @@ class ByteBudget:
                     give_back_memory()
 
 
-class BoundedSMTP(LongLineSMTP):
-    """The receiver's SMTP: long lines taken (LongLineSMTP), and 421 to sessions beyond `[email] max_smtp_sessions`."""
+class BoundedSMTP(SpoolingSMTP):
+    """The receiver's SMTP: DATA spooled (SpoolingSMTP), and 421 to sessions beyond `[email] max_smtp_sessions`."""
 
     def __init__(self, handler: MailboxHandler, *, sessions: list[int], max_sessions: int, **kwargs: Any):
         super().__init__(handler, **kwargs)
@@ -203,6 +245,8 @@ async def _smtp_receiver(app: web.Application) -> AsyncIterator[None]:
             sessions=sessions,
             max_sessions=settings.max_smtp_sessions,
             data_size_limit=settings.max_message_bytes,  # 552 beyond it (RFC 1870)
+            spool_bytes=settings.spool_bytes,
+            spool_dir=hub.settings.data_dir() / "spool",
             enable_SMTPUTF8=True,
             ident="contactcenter",
             loop=loop,

@@ -82,6 +82,10 @@ class InboundContact:
     thread_hints: tuple[str, ...] = ()  # Message-IDs we may have seen, ticket references
     is_automated: bool = False  # auto-replies, bounces: never acknowledged
     attachments: tuple[Attachment, ...] = ()
+    # True when the attachments were left out because the raw input kept beside
+    # the contact (a mail's RFC 5322 bytes) holds them: they are read from it
+    # again when the contact is processed (`without_attachments`).
+    attachments_in_raw: bool = False
     source_address: str = ""  # the mailbox, number or form the contact came in through
     customer_hints: dict[str, Any] = field(default_factory=dict)  # e.g. tier from a CRM
     # The customer's language (BCP 47), when the channel learns it; `language_chosen`:
@@ -121,6 +125,17 @@ class InboundContact:
             if identity.is_reply_address:
                 return identity
         return self.identities[0] if self.identities else None
+
+    def without_attachments(self) -> InboundContact:
+        """This contact as stored and queued beside its raw input: the attachments' bytes are in that input.
+
+        A large mail's attachments were otherwise held three times until it
+        was processed: in the raw mail, hex-encoded in the stored contact, and
+        decoded in the writer's queue.
+        """
+        if not self.attachments:
+            return self
+        return dataclasses.replace(self, attachments=(), attachments_in_raw=True)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe copy, kept with contacts that failed so they can be replayed."""
@@ -167,6 +182,17 @@ class OutboundMessage:
     language: str = ""  # the reader's (BCP 47): the frame around the text is written in it
     outbox_id: int = 0
     interaction_id: int = 0
+
+    def without_attachments(self) -> InboundContact:
+        """This contact as stored and queued beside its raw input: the attachments' bytes are in that input.
+
+        A large mail's attachments were otherwise held three times until it
+        was processed: in the raw mail, hex-encoded in the stored contact, and
+        decoded in the writer's queue.
+        """
+        if not self.attachments:
+            return self
+        return dataclasses.replace(self, attachments=(), attachments_in_raw=True)
 
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "references": list(self.references)}

@@ -186,6 +186,7 @@ class EmailSettings:
     max_attachments: int
     max_smtp_sessions: int
     max_bytes_in_memory: int
+    spool_bytes: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -535,6 +536,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("[http] public_url must start with http:// or https://")
     if not 0 <= settings.email.smtp_port < 65536:
         raise ConfigError("[email] smtp_port must be between 0 and 65535 (0: any free port)")
+    if settings.email.spool_bytes < 0:
+        raise ConfigError("[email] spool_bytes cannot be negative (0: every message goes to disk)")
     if settings.email.relay_tls not in ("starttls", "tls", "none"):
         raise ConfigError('[email] relay_tls must be "starttls", "tls" or "none"')
     for key in ("max_body_bytes", "request_timeout", "idle_timeout", "max_header_bytes", "max_headers"):

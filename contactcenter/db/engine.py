@@ -33,6 +33,9 @@ SQLITE_WRITERS = 5
 SQLITE_READERS = 4
 # Execution option of the connections behind read-only sessions.
 READ_ONLY = "contactcenter_read_only"
+# A SQLite connection that bound a value this large is closed when it goes back to the pool.
+LARGE_VALUE_BYTES = 1 << 20
+HOLDS_LARGE_VALUES = "contactcenter_holds_large_values"
 
 # SQLSTATEs that mean the server or the connection went away, not that the
 # query was wrong (PostgreSQL manual, appendix A): class 08 "connection
@@ -91,6 +94,32 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(sync_engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+    # Python's sqlite3 keeps each cached statement with the values last bound
+    # to it (SQLite's own copy), until the statement runs again: the connections
+    # that had stored a 24 MB mail held one copy each, long after it was written
+    # (docs/benchmarks.md, "Memory under 20 concurrent 24 MB mails"). Such a
+    # connection is closed when it goes back to the pool, which opens another
+    # when it is next needed.
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def note_large_values(connection: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any, _executemany: bool) -> None:
+        if _holds_large_value(parameters):
+            connection.info[HOLDS_LARGE_VALUES] = True
+
+    @event.listens_for(sync_engine, "reset")
+    def release_large_values(_dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+        if reset_state.asyncio_safe and record.info.pop(HOLDS_LARGE_VALUES, False):
+            record.invalidate()
+
+
+def _holds_large_value(parameters: Any) -> bool:
+    """Whether any value in one statement's parameters (a row, or the rows of executemany) is large."""
+    if isinstance(parameters, dict):
+        parameters = parameters.values()
+    elif not isinstance(parameters, (list, tuple)):
+        # LargeBinary values reach the driver as memoryview (sqlite3.Binary).
+        return isinstance(parameters, (bytes, bytearray, memoryview, str)) and len(parameters) >= LARGE_VALUE_BYTES
+    return any(_holds_large_value(value) for value in parameters)
 
 
 def create_sqlite_writer(engine: AsyncEngine) -> SQLiteWriter:

@@ -35,14 +35,16 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from contactcenter.attachment_readers import with_attachments
 from contactcenter.contact import InboundContact
 from contactcenter.db.engine import create_sqlite_writer, is_unavailable
 from contactcenter.db.models import InboundRecord, format_reference, utcnow
 from contactcenter.errors import TemporaryError
+from contactcenter.heap import give_back_memory
 from contactcenter.hub import Hub
 from contactcenter.pipeline import INGEST_STEPS
 from contactcenter.pipeline.context import IngestContext, IngestResult
@@ -63,6 +65,8 @@ BATCH_SECONDS = 0.02
 RETRY_SECONDS = 1.0
 # On stopping, how long the writer may go on with what is queued.
 DRAIN_SECONDS = 5.0
+# After storing and writing this much input, the writer hands freed memory back once idle.
+GIVE_BACK_BYTES = 16 * 1024 * 1024
 
 
 class ContactKeptForReplay(Exception):
@@ -154,10 +158,16 @@ class _Waiting:
     record_id: int | None = None  # the `pending` InboundRecord of an accepted contact
     runs: int = 0
     alone: bool = False  # in a batch that failed: written in a transaction of its own
+    # Bytes this contact holds in memory while it is written: its raw input and
+    # its attachments (read from the raw input again when `attachments_in_raw`).
+    weight: int = -1
+
+    def __post_init__(self) -> None:
+        if self.weight < 0:
+            self.weight = len(self.raw or b"") + sum(len(a.content) for a in self.contact.attachments)
 
     def size(self) -> int:
-        """Bytes this contact holds in memory: its raw input and its attachments."""
-        return len(self.raw or b"") + sum(len(a.content) for a in self.contact.attachments)
+        return self.weight
 
     def settle(self, result: object = None, error: BaseException | None = None) -> None:
         future, self.future = self.future, None
@@ -189,6 +199,7 @@ class IngestWriter:
         # runs here, on asyncpg, which hands nothing off.
         self.sqlite = create_sqlite_writer(hub.engine) if hub.engine.dialect.name == "sqlite" else None
         self.sessions = self.sqlite.sessions if self.sqlite is not None else hub.sessions
+        self.bytes_since_idle = 0  # input stored and written since the writer was last idle
         writers = 1 if self.sqlite is not None else hub.settings.ingest.writers
         self.tasks = [self.loop.create_task(self._run(), name=f"ingest-writer-{i}") for i in range(writers)]
 
@@ -219,12 +230,13 @@ class IngestWriter:
         """
         async with self.hub.sessions() as session:
             rows = await session.execute(
-                select(InboundRecord.id, InboundRecord.contact)  # not the raw input: processing does not read it
+                # Not the raw input: only a contact with attachments in it reads it, when written.
+                select(InboundRecord.id, InboundRecord.contact, func.coalesce(func.length(InboundRecord.raw), 0))
                 .where(InboundRecord.status == "pending", InboundRecord.contact.is_not(None))
                 .order_by(InboundRecord.id)
             )
-            for record_id, contact in rows:
-                self.process(_Waiting(InboundContact.from_json(contact), None, None, record_id=record_id))
+            for record_id, contact, raw_bytes in rows:
+                self.process(_Waiting(InboundContact.from_json(contact), None, None, record_id=record_id, weight=raw_bytes))
         return len(self.waiting)
 
     async def close(self) -> None:
@@ -255,10 +267,14 @@ class IngestWriter:
             else:
                 if not self.writing:
                     self.idle.set()
+                    if self.bytes_since_idle >= GIVE_BACK_BYTES:
+                        give_back_memory()  # a burst of large input is over: its freed pages go back
+                    self.bytes_since_idle = 0
                 self.wakeup.clear()
                 await self.wakeup.wait()
                 continue
             self.writing += 1
+            self.bytes_since_idle += sum(item.size() for item in batch)
             try:
                 await write(batch)
             except BaseException as exc:
@@ -283,7 +299,7 @@ class IngestWriter:
             return
         for item, record_id in zip(batch, record_ids):
             item.record_id = record_id
-            item.raw = None  # kept in the record; processing needs only the contact
+            item.raw = None  # kept in the record; read again only for attachments it holds
             item.settle()
             self.waiting.append(item)
 
@@ -304,7 +320,12 @@ class IngestWriter:
 
     async def _write(self, batch: list[_Waiting]) -> None:
         try:
-            contexts, results = await self._in_writer(self._write_batch, batch)
+            contacts = [await self._whole(item) for item in batch]
+        except Exception as exc:  # noqa: BLE001 - the raw input could not be read again
+            await self._failed(batch, exc)
+            return
+        try:
+            contexts, results = await self._in_writer(self._write_batch, batch, contacts)
         except Exception as exc:  # noqa: BLE001 - nothing in the batch was stored
             await self._failed(batch, exc)
             return
@@ -316,16 +337,34 @@ class IngestWriter:
             self.hub.bus.publish_all(ctx.events)
             item.settle(result)
 
-    async def _write_batch(self, batch: list[_Waiting]) -> tuple[list[IngestContext], list[IngestResult]]:
+    async def _write_batch(
+        self, batch: list[_Waiting], contacts: list[InboundContact]
+    ) -> tuple[list[IngestContext], list[IngestResult]]:
         """The batch (or its first part, when it takes long) in one transaction; -> what was written."""
         async with self.sessions() as session, session.begin():
-            contexts = await run_batch(self.hub, session, [item.contact for item in batch], seconds=BATCH_SECONDS)
+            contexts = await run_batch(self.hub, session, contacts, seconds=BATCH_SECONDS)
             written = batch[: len(contexts)]
             await enqueue_webhook_events(session, [event for ctx in contexts for event in ctx.events])
             if accepted := [item.record_id for item in written if item.record_id is not None]:
                 await session.execute(delete(InboundRecord).where(InboundRecord.id.in_(accepted)))
             results = [_result(ctx) for ctx in contexts]
         return contexts, results
+
+    async def _whole(self, item: _Waiting) -> InboundContact:
+        """The contact with its attachments, read from its raw input when they were left there.
+
+        Only for the batch being written: queued contacts hold no attachments,
+        so a burst of large mail waits on disk, not in memory.
+        """
+        if not item.contact.attachments_in_raw:
+            return item.contact
+        raw = item.raw
+        if raw is None and item.record_id is not None:
+            async with self.hub.sessions() as session:
+                raw = await session.scalar(select(InboundRecord.raw).where(InboundRecord.id == item.record_id))
+        if raw is None:
+            raise ValueError("the raw input holding this contact's attachments is gone")
+        return await asyncio.to_thread(with_attachments, item.contact, raw, self.hub.settings)
 
     async def _failed(self, batch: list[_Waiting], exc: Exception) -> None:
         """The batch rolled back. Whatever the cause, every contact in it is settled or queued again."""
