@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import ChannelKind, OutboundMessage
@@ -209,7 +209,6 @@ def is_undeliverable(address: str) -> bool:
 
 
 # Statements built once: building a select costs more than running it.
-OPTED_OUT = select(ContactPoint.opted_out).where(ContactPoint.kind == "phone", ContactPoint.value == bindparam("phone"))
 EMAIL_THREAD = (
     select(Interaction.provider_id, Interaction.direction)
     .where(Interaction.ticket_id == bindparam("ticket_id"), Interaction.channel == "email")
@@ -217,15 +216,19 @@ EMAIL_THREAD = (
 )
 
 
-SUPPRESSED = select(SmsSuppression.phone).where(SmsSuppression.phone == bindparam("phone"))
+# Both places a STOP is kept, in one statement: the outbox asks before every SMS it sends.
+OPTED_OUT_OR_SUPPRESSED = select(
+    or_(
+        exists().where(ContactPoint.kind == "phone", ContactPoint.value == bindparam("phone"), ContactPoint.opted_out.is_(True)),
+        exists().where(SmsSuppression.phone == bindparam("phone")),
+    )
+)
 
 
 async def is_opted_out(session: AsyncSession, phone: str) -> bool:
     """Whether the number said STOP: on its contact point, or on the suppression list an
     erasure leaves behind."""
-    if await session.scalar(OPTED_OUT, {"phone": phone}):
-        return True
-    return await session.scalar(SUPPRESSED, {"phone": phone}) is not None
+    return bool(await session.scalar(OPTED_OUT_OR_SUPPRESSED, {"phone": phone}))
 
 
 async def email_threading(session: AsyncSession, ticket_id: int) -> tuple[str, tuple[str, ...]]:
