@@ -40,7 +40,7 @@ from contactcenter.identity.normalize import mask
 from contactcenter.i18n import gettext as _, reading_as
 from contactcenter.pipeline.consent import CONSENT_KEY
 from contactcenter.pipeline.context import IngestResult
-from contactcenter.pipeline.run import ContactKeptForReplay, accept, ingest
+from contactcenter.pipeline.run import ContactKeptForReplay, accept, in_writer_session, ingest
 from contactcenter.settings import Settings
 from contactcenter.surveys.answers import take_sms_answer
 from contactcenter.web.params import parse_id, parse_whole_number
@@ -86,9 +86,8 @@ class TwilioSmsChannel:
                 retryable=False,
             )
         # The last guard: whatever queued this message, an opted-out number gets nothing.
-        async with self.hub.sessions() as session:
-            if await is_opted_out(session, message.to):
-                raise ChannelSendError(f"{mask(message.to)} has opted out of SMS", retryable=False)
+        if await in_writer_session(self.hub, is_opted_out, message.to):
+            raise ChannelSendError(f"{mask(message.to)} has opted out of SMS", retryable=False)
         sender: dict[str, str] = (
             {"messaging_service_sid": twilio.messaging_service_sid} if twilio.messaging_service_sid else {"from_": twilio.phone_number}
         )

@@ -21,7 +21,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.contact import OutboundMessage, SendReceipt
 from contactcenter.db.models import Interaction, OutboxMessage, utcnow
@@ -29,6 +30,7 @@ from contactcenter.errors import ChannelSendError
 from contactcenter.events import Event
 from contactcenter.hub import Hub
 from contactcenter.identity.normalize import mask
+from contactcenter.pipeline.run import in_writer_session
 from contactcenter.settings import OutboxSettings
 
 log = logging.getLogger(__name__)
@@ -105,19 +107,7 @@ class OutboxWorker:
             .limit(BATCH_SIZE)
             .with_for_update(skip_locked=True)
         )
-        async with self.hub.sessions() as session, session.begin():
-            rows = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due.scalar_subquery()))
-                .values(
-                    status="sending",
-                    lease_until=lease_until,
-                    attempts=OutboxMessage.attempts + 1,
-                )
-                .returning(OutboxMessage.id, OutboxMessage.payload)
-                .execution_options(synchronize_session=False)
-            )
-            return [(row.id, row.payload) for row in rows], lease_until
+        return await in_writer_session(self.hub, _claim_due, due, lease_until), lease_until
 
     async def _deliver(self, row_id: int, payload: dict) -> Failure | None:
         """Send one message; record it at once if accepted, else return the failure."""
@@ -137,57 +127,84 @@ class OutboxWorker:
         return None
 
     async def _record_success(self, row_id: int, message: OutboundMessage, receipt: SendReceipt, started: datetime) -> None:
-        now = utcnow()
-        async with self.hub.sessions() as session, session.begin():
-            row = await session.get_one(OutboxMessage, row_id)
-            row.status = "sent"
-            row.sent_at = now
-            row.provider_id = receipt.provider_id
-            row.lease_until = None
-            row.attempt_log = [*row.attempt_log, _attempt(started, "sent")]
-            # A provider's delivery report (Twilio's status callback) can land
-            # before this commit; never move its newer status backwards. One
-            # conditional UPDATE, so a report committed meanwhile is seen.
-            await session.execute(
-                update(Interaction)
-                .where(Interaction.id == row.interaction_id, Interaction.delivery_status.in_(PRE_SEND_STATUSES))
-                .values(delivery_status=receipt.status)
-                .execution_options(synchronize_session=False)
-            )
-            interaction = await session.get_one(Interaction, row.interaction_id)
-            if interaction.provider_id is None and receipt.provider_id:
-                interaction.provider_id = receipt.provider_id
+        await in_writer_session(self.hub, _mark_sent, row_id, receipt, started)
         log.info("outbox %s: %s to %s %s", row_id, message.channel, mask(message.to), receipt.status)
         self.hub.bus.publish(Event("outbox.sent", {"outbox_id": row_id, "interaction_id": message.interaction_id}))
 
     async def _record_failures(self, failures: list[Failure]) -> None:
         """Reschedule (or give up on) the pass's failed messages, in one transaction."""
-        now = utcnow()
-        given_up = []
-        async with self.hub.sessions() as session, session.begin():
-            # Two reads for the whole pass, not two per message (a statement per
-            # message cost more than the failed send itself; docs/benchmarks.md).
-            rows = {row.id: row for row in await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_([f.row_id for f in failures])))}
-            interaction_ids = {row.interaction_id for row in rows.values()}
-            interactions = {i.id: i for i in await session.scalars(select(Interaction).where(Interaction.id.in_(interaction_ids)))}
-            for failure in failures:
-                row = rows[failure.row_id]
-                row.attempt_log = [*row.attempt_log, _attempt(failure.started, "failed", failure.error)]
-                row.last_error = failure.error[:2000]
-                row.lease_until = None
-                interaction = interactions[row.interaction_id]
-                if failure.retryable and row.attempts < self.settings.max_attempts:
-                    row.status = "pending"
-                    row.next_attempt_at = now + backoff(self.settings, row.attempts)
-                    interaction.delivery_status = "retrying"
-                else:
-                    row.status = "failed"
-                    interaction.delivery_status = "failed"
-                    given_up.append(failure)
-                message = failure.message
-                log.warning("outbox %s: %s to %s failed (%s): %s", failure.row_id, message.channel, mask(message.to), row.status, failure.error)
-        for failure in given_up:
-            self.hub.bus.publish(Event("outbox.failed", {"outbox_id": failure.row_id, "interaction_id": failure.message.interaction_id}))
+        outcomes = await in_writer_session(self.hub, _reschedule, failures, self.settings)
+        for failure, status in outcomes:
+            message = failure.message
+            log.warning("outbox %s: %s to %s failed (%s): %s", failure.row_id, message.channel, mask(message.to), status, failure.error)
+        for failure, status in outcomes:
+            if status == "failed":
+                self.hub.bus.publish(Event("outbox.failed", {"outbox_id": failure.row_id, "interaction_id": failure.message.interaction_id}))
+
+
+async def _claim_due(session: AsyncSession, due: Select, lease_until: datetime) -> list[tuple[int, dict]]:
+    """Mark the due rows `sending` under a lease; -> their (id, payload)."""
+    rows = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
+        .values(
+            status="sending",
+            lease_until=lease_until,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .returning(OutboxMessage.id, OutboxMessage.payload)
+        .execution_options(synchronize_session=False)
+    )
+    return [(row.id, row.payload) for row in rows]
+
+
+async def _mark_sent(session: AsyncSession, row_id: int, receipt: SendReceipt, started: datetime) -> None:
+    now = utcnow()
+    row = await session.get_one(OutboxMessage, row_id)
+    row.status = "sent"
+    row.sent_at = now
+    row.provider_id = receipt.provider_id
+    row.lease_until = None
+    row.attempt_log = [*row.attempt_log, _attempt(started, "sent")]
+    # A provider's delivery report (Twilio's status callback) can land
+    # before this commit; never move its newer status backwards. One
+    # conditional UPDATE, so a report committed meanwhile is seen.
+    await session.execute(
+        update(Interaction)
+        .where(Interaction.id == row.interaction_id, Interaction.delivery_status.in_(PRE_SEND_STATUSES))
+        .values(delivery_status=receipt.status)
+        .execution_options(synchronize_session=False)
+    )
+    interaction = await session.get_one(Interaction, row.interaction_id)
+    if interaction.provider_id is None and receipt.provider_id:
+        interaction.provider_id = receipt.provider_id
+
+
+async def _reschedule(session: AsyncSession, failures: list[Failure], settings: OutboxSettings) -> list[tuple[Failure, str]]:
+    """Each failed row `pending` again after a backoff, or `failed` for good; -> (failure, status) each."""
+    now = utcnow()
+    # Two reads for the whole pass, not two per message (a statement per
+    # message cost more than the failed send itself; docs/benchmarks.md).
+    ids = [f.row_id for f in failures]
+    rows = {row.id: row for row in await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
+    wanted = {row.interaction_id for row in rows.values()}
+    interactions = {i.id: i for i in await session.scalars(select(Interaction).where(Interaction.id.in_(wanted)))}
+    statuses = []
+    for failure in failures:
+        row = rows[failure.row_id]
+        row.attempt_log = [*row.attempt_log, _attempt(failure.started, "failed", failure.error)]
+        row.last_error = failure.error[:2000]
+        row.lease_until = None
+        interaction = interactions[row.interaction_id]
+        if failure.retryable and row.attempts < settings.max_attempts:
+            row.status = "pending"
+            row.next_attempt_at = now + backoff(settings, row.attempts)
+            interaction.delivery_status = "retrying"
+        else:
+            row.status = "failed"
+            interaction.delivery_status = "failed"
+        statuses.append((failure, row.status))
+    return statuses
 
 
 @dataclass(frozen=True)

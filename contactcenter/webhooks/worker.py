@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.db.models import WebhookAttempt, WebhookDelivery, WebhookSubscription, utcnow
 from contactcenter.events import Event, run_periodically
 from contactcenter.hub import Hub
 from contactcenter.outbound.outbox import backoff
+from contactcenter.pipeline.run import in_writer_session
 from contactcenter.webhooks.enqueue import WEBHOOK_EVENTS
 from contactcenter.webhooks.signing import HEADER, sign
 
@@ -71,23 +73,28 @@ class WebhookWorker:
             .limit(BATCH_SIZE)
             .with_for_update(skip_locked=True, of=WebhookDelivery)
         )
-        async with self.hub.sessions() as session, session.begin():
-            rows = await session.execute(
-                update(WebhookDelivery)
-                .where(WebhookDelivery.id.in_(due.scalar_subquery()))
-                .values(status="sending", lease_until=now + timedelta(seconds=self.settings.lease_seconds), attempts=WebhookDelivery.attempts + 1)
-                .returning(WebhookDelivery.id, WebhookDelivery.subscription_id, WebhookDelivery.body)
-                .execution_options(synchronize_session=False)
+        # On the ingest writer (SQLite: its thread and connection): this claim
+        # runs on every batch's events and would otherwise take the write lock
+        # beside the writer's.
+        return await in_writer_session(self.hub, self._claim_in, due, now)
+
+    async def _claim_in(self, session: AsyncSession, due: Select, now: datetime) -> list[tuple[int, int, str, str, str]]:
+        rows = await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(due.scalar_subquery()))
+            .values(status="sending", lease_until=now + timedelta(seconds=self.settings.lease_seconds), attempts=WebhookDelivery.attempts + 1)
+            .returning(WebhookDelivery.id, WebhookDelivery.subscription_id, WebhookDelivery.body)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = list(rows)
+        if not claimed:
+            return []
+        found = await session.execute(
+            select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.secret).where(
+                WebhookSubscription.id.in_({row.subscription_id for row in claimed})
             )
-            claimed = list(rows)
-            if not claimed:
-                return []
-            found = await session.execute(
-                select(WebhookSubscription.id, WebhookSubscription.url, WebhookSubscription.secret).where(
-                    WebhookSubscription.id.in_({row.subscription_id for row in claimed})
-                )
-            )
-            targets = {sub.id: (sub.url, sub.secret) for sub in found}
+        )
+        targets = {sub.id: (sub.url, sub.secret) for sub in found}
         return [(row.id, row.subscription_id, row.body, *targets[row.subscription_id]) for row in claimed]
 
     async def _deliver(self, http: aiohttp.ClientSession, delivery_id: int, subscription_id: int, body: str, url: str, secret: str) -> None:
