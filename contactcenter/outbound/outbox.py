@@ -127,7 +127,12 @@ class OutboxWorker:
         return None
 
     async def _record_success(self, row_id: int, message: OutboundMessage, receipt: SendReceipt, started: datetime) -> None:
-        await in_writer_session(self.hub, _mark_sent, row_id, receipt, started)
+        # In a session of the pool, not on the ingest writer: one transaction
+        # per message (a crash repeats at most the one in flight) queued between
+        # the writer's batches cost JSON intake a third of its rate
+        # (docs/benchmarks.md, "SMS and JSON through HTTP after the set-based pipeline").
+        async with self.hub.sessions() as session, session.begin():
+            await _mark_sent(session, row_id, receipt, started)
         log.info("outbox %s: %s to %s %s", row_id, message.channel, mask(message.to), receipt.status)
         self.hub.bus.publish(Event("outbox.sent", {"outbox_id": row_id, "interaction_id": message.interaction_id}))
 
