@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import logging
+import tempfile
 from typing import IO
 
 from contactcenter.channels.email_parse import AttachmentLimits, ParsedEmail, normalised_address, parse_email
@@ -80,9 +81,12 @@ async def accept_email(
 
 
 async def _whole(raw: bytes | IO[bytes]) -> bytes:
+    """The message's bytes; read in a thread only from disk (a spool still in memory is a copy, not I/O)."""
     if isinstance(raw, bytes):
         return raw
     raw.seek(0)
+    if isinstance(raw, tempfile.SpooledTemporaryFile) and not raw._rolled:  # noqa: SLF001 - no public "in memory?"
+        return raw.read()
     return await asyncio.to_thread(raw.read)
 
 
