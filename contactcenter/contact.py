@@ -223,17 +223,6 @@ class OutboundMessage:
     outbox_id: int = 0
     interaction_id: int = 0
 
-    def without_attachments(self) -> InboundContact:
-        """This contact as stored and queued beside its raw input: the attachments' bytes are in that input.
-
-        A large mail's attachments were otherwise held three times until it
-        was processed: in the raw mail, hex-encoded in the stored contact, and
-        decoded in the writer's queue.
-        """
-        if not self.attachments:
-            return self
-        return dataclasses.replace(self, attachments=(), attachments_in_raw=True)
-
     def to_json(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "references": list(self.references)}
 
