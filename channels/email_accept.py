@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import hashlib
 import logging
+import tempfile
 from typing import IO
 
 from contactcenter.channels.email_parse import AttachmentLimits, ParsedEmail, normalised_address, parse_email
@@ -33,6 +34,11 @@ MAX_REFERENCES_KEPT = 20
 # fragmented after a burst (docs/benchmarks.md), and parsing holds the GIL, so
 # parsing them side by side was no faster.
 PARSER = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mail-parser")
+# Mail up to this size, already in memory, is parsed where it is (on the event
+# loop, or the ingest writer's thread): it takes a few hundred microseconds,
+# less than handing it to PARSER and back costs, and too few objects to matter
+# for the arenas.
+INLINE_PARSE_BYTES = 64 * 1024
 
 
 async def accept_email(
@@ -62,7 +68,10 @@ async def accept_email(
     settings = hub.settings
     limits = AttachmentLimits(settings.email.max_attachment_bytes, settings.email.max_attachments)
     try:
-        parsed = await asyncio.get_running_loop().run_in_executor(PARSER, parse_email, raw, limits)
+        if _small_in_memory(raw):
+            parsed = parse_email(raw, limits)
+        else:
+            parsed = await asyncio.get_running_loop().run_in_executor(PARSER, parse_email, raw, limits)
     except Exception as exc:  # noqa: BLE001 - unreadable mail is kept, never lost
         raw = await _whole(raw)
         log.exception("email %s: could not parse a message of %d bytes; keeping it raw", source, len(raw))
@@ -79,16 +88,32 @@ async def accept_email(
     await accept(hub, contact, raw=raw)
 
 
+def _small_in_memory(raw: bytes | IO[bytes]) -> bool:
+    if isinstance(raw, bytes):
+        return len(raw) <= INLINE_PARSE_BYTES
+    if isinstance(raw, tempfile.SpooledTemporaryFile) and not raw._rolled:  # noqa: SLF001 - no public "in memory?"
+        at = raw.tell()
+        size = raw.seek(0, 2)
+        raw.seek(at)
+        return size <= INLINE_PARSE_BYTES
+    return False
+
+
 async def _whole(raw: bytes | IO[bytes]) -> bytes:
+    """The message's bytes; read in a thread only from disk (a spool still in memory is a copy, not I/O)."""
     if isinstance(raw, bytes):
         return raw
     raw.seek(0)
+    if isinstance(raw, tempfile.SpooledTemporaryFile) and not raw._rolled:  # noqa: SLF001 - no public "in memory?"
+        return raw.read()
     return await asyncio.to_thread(raw.read)
 
 
 def attachments_of_raw(raw: bytes, settings: Settings) -> list[Attachment]:
     """The attachments of a stored raw mail, as `accept_email` found them (for the ingest writer, in a thread)."""
     limits = AttachmentLimits(settings.email.max_attachment_bytes, settings.email.max_attachments)
+    if len(raw) <= INLINE_PARSE_BYTES:
+        return parse_email(raw, limits).attachments
     return PARSER.submit(parse_email, raw, limits).result().attachments
 
 

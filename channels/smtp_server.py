@@ -149,15 +149,18 @@ class ByteBudget:
         self.held = 0
         self.changed = asyncio.Condition()
 
+    def fits(self, size: int) -> bool:
+        return self.held == 0 or self.held + size <= self.limit
+
     @contextlib.asynccontextmanager
     async def hold(self, size: int) -> AsyncIterator[None]:
         async with self.changed:
-            try:
-                await asyncio.wait_for(
-                    self.changed.wait_for(lambda: self.held == 0 or self.held + size <= self.limit), MEMORY_WAIT_SECONDS
-                )
-            except TimeoutError:
-                raise MemoryBudgetSpent() from None
+            # Checked before waiting: wait_for would make a task and a timer for every message, room or not.
+            if not self.fits(size):
+                try:
+                    await asyncio.wait_for(self.changed.wait_for(lambda: self.fits(size)), MEMORY_WAIT_SECONDS)
+                except TimeoutError:
+                    raise MemoryBudgetSpent() from None
             self.held += size
         try:
             yield
@@ -213,6 +216,8 @@ class MaskAddresses(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
+        if "@" not in message:  # no address to mask (most of aiosmtpd's lines): the regex need not run
+            return True
         masked = ADDRESS.sub(lambda m: mask(m.group(0)), message)
         if masked != message:
             record.msg, record.args = masked, ()

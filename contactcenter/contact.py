@@ -138,13 +138,44 @@ class InboundContact:
         return dataclasses.replace(self, attachments=(), attachments_in_raw=True)
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-safe copy, kept with contacts that failed so they can be replayed."""
-        data = dataclasses.asdict(self)
-        data["received_at"] = self.received_at.isoformat()
-        data["attachments"] = [
-            {**a, "content": a["content"].hex()} for a in data["attachments"]
-        ]
-        return data
+        """A JSON-safe copy, kept with every accepted contact (and those that failed) so it can be replayed.
+
+        What `dataclasses.asdict` gives, written out: asdict deep-copies each
+        string and number through `copy.deepcopy`, about 0.1 ms a mail on the
+        path where the SMTP receiver stores it.
+        """
+        return {
+            "channel": self.channel,
+            "provider_id": self.provider_id,
+            "identities": tuple(
+                {"kind": i.kind, "value": i.value, "evidence": i.evidence, "is_reply_address": i.is_reply_address}
+                for i in self.identities
+            ),
+            "received_at": self.received_at.isoformat(),
+            "display_name": self.display_name,
+            "subject": self.subject,
+            "text": self.text,
+            "html": self.html,
+            "ticket_type": self.ticket_type,
+            "thread_hints": self.thread_hints,
+            "is_automated": self.is_automated,
+            "attachments": [
+                {
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "content": a.content.hex(),
+                    "content_id": a.content_id,
+                    "inline": a.inline,
+                }
+                for a in self.attachments
+            ],
+            "attachments_in_raw": self.attachments_in_raw,
+            "source_address": self.source_address,
+            "customer_hints": _json_copy(self.customer_hints),
+            "language": self.language,
+            "language_chosen": self.language_chosen,
+            "metadata": _json_copy(self.metadata),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> InboundContact:
@@ -162,6 +193,15 @@ class InboundContact:
                 ),
             }
         )
+
+
+def _json_copy(value: Any) -> Any:
+    """A copy of JSON-shaped data (dicts, lists, tuples of plain values), as `dataclasses.asdict` copies it."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_json_copy(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
