@@ -4,6 +4,7 @@ Usage (from the repository root, after `bash ../shared/peer/setup_django_helpdes
 
     python bench/versus_peer.py                          # 2 rounds, SQLite, 16 clients
     python bench/versus_peer.py --rounds 3 --emails 2000 --form 500
+    python bench/versus_peer.py --before ../old-checkout   # also an older hub, in the same rounds
 
 Each round runs the peer's own benchmark (`../shared/peer/bench_django_helpdesk.py`:
 mail through its `manage.py get_email`, its public web form through gunicorn
@@ -16,6 +17,11 @@ their customer's timeline), not answered ones; the peer's is tickets made.
 CPU per contact: for the hub, its process during the window and the drain
 (SQLite works in that process); for the peer, what its benchmark reports
 (get_email's processes for mail, gunicorn's workers for the form).
+
+With `--before DIR` each round also measures the hub of another checkout
+with its own `.venv` and its own `bench/run.py` (which must report
+`hub_cpu_ms_per_contact`, as this one does, for the CPU column), for a
+before/after table from the same run.
 
 Prints one table of medians over the rounds and writes the JSON to
 bench/results/.
@@ -59,14 +65,16 @@ def peer_round(options: argparse.Namespace, workdir: Path) -> dict[str, dict[str
     }
 
 
-def hub_round(options: argparse.Namespace, workdir: Path, channel: str) -> dict[str, float]:
-    results = workdir / f"hub-{channel}"
+def hub_round(options: argparse.Namespace, workdir: Path, channel: str, checkout: Path = ROOT) -> dict[str, float]:
+    """The closed-loop maximum of the hub in `checkout`, by its own venv and load generator."""
+    results = workdir / f"hub-{checkout.name}-{channel}"
+    python = sys.executable if checkout == ROOT else str(checkout / ".venv" / "bin" / "python")
     command = [
-        sys.executable, str(ROOT / "bench" / "run.py"), "--profile", "max", "--db", options.db,
+        python, str(checkout / "bench" / "run.py"), "--profile", "max", "--db", options.db,
         "--clients", str(options.clients), "--channels", channel, "--results", str(results),
     ]
-    print(f"{time.strftime('%H:%M:%S')} hub: {' '.join(command[1:])}", flush=True)
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=900, cwd=ROOT)
+    print(f"{time.strftime('%H:%M:%S')} hub in {checkout}: {' '.join(command[1:])}", flush=True)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, timeout=900, cwd=checkout)
     report = json.loads(next(results.glob("*.json")).read_text())
     top = report["runs"][0]["max"]
     return {"per_second": top["processed_per_second"], "cpu_ms": top.get("hub_cpu_ms_per_contact", float("nan")), "p99_ms": top["p99_ms"]}
@@ -85,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16, help="the hub's closed-loop clients")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--peer-dir", type=Path, default=ROOT.parent / "shared" / "peer")
+    parser.add_argument("--before", type=Path, help="another checkout (with .venv) measured in the same rounds")
     options = parser.parse_args(argv)
     if not Path(PEER_PYTHON).exists():
         raise SystemExit(f"the peer is not set up: run `bash {options.peer_dir}/setup_django_helpdesk.sh` first")
@@ -97,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             this: dict[str, Any] = {"load_average": os.getloadavg()}
 
             def run_hub() -> None:
+                if options.before:
+                    this["before"] = {channel: hub_round(options, workdir, channel, options.before.resolve()) for channel in WORK}
                 this["hub"] = {channel: hub_round(options, workdir, channel) for channel in WORK}
 
             def run_peer() -> None:
@@ -121,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         ratios = [f"{v}×" if v is not None else "—" for v in (rate_ratio, cpu_ratio)]
         print(f"{channel:<8} {show[0]} {show[1]:>12} {show[2]} {show[3]:>11} {show[4]:>11} {ratios[0]:>11} {ratios[1]:>10}")
     print(f"goal: {GOAL}× the peer's rate (issue 11)")
+    if options.before:
+        print(f"\nbefore = {options.before}, after = {ROOT}, same rounds")
+        print(f"{'channel':<8} {'before /s':>10} {'before CPU ms':>14} {'after /s':>9} {'after CPU ms':>13}")
+        for channel in WORK:
+            figures = [median(rounds, side, channel, key) for side in ("before", "hub") for key in ("per_second", "cpu_ms")]
+            table[channel]["before_per_second"], table[channel]["before_cpu_ms"] = figures[0], figures[1]
+            print(f"{channel:<8} {figures[0]:>10} {figures[1]:>14} {figures[2]:>9} {figures[3]:>13}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{started:%Y%m%dT%H%M%S}-versus-peer.json"
     path.write_text(json.dumps({"date": started.isoformat(timespec="seconds"), "command": "python bench/versus_peer.py " + " ".join(sys.argv[1:]),
