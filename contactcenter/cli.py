@@ -8,6 +8,7 @@ import errno
 import getpass
 import logging
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -111,6 +112,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings)
     listening = f"serving on http://{settings.http.host}:{settings.http.port} (public URL {settings.http.public_url})"
     try:
+        refuse_if_taken(settings.http.host, settings.http.port)
         # run_app turns SIGTERM and SIGINT into a graceful stop: the listener
         # closes, in-flight requests finish, then cleanup stops the workers.
         # It calls `print` once every listener is bound, not before.
@@ -132,6 +134,24 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             raise ContactCenterError(f"cannot listen on {settings.http.host}: no such address here ([http] host)") from None
         raise
     return 0
+
+
+def refuse_if_taken(host: str, port: int) -> None:
+    """Raise the OSError `run_app` would, before the app starts its workers.
+
+    run_app binds the port only after the app's start-up has begun the
+    outbox, assigner and SMTP listener; failing then cancels them mid-query
+    and SQLAlchemy logs tracebacks around the one line that says what to do.
+    The check binds as aiohttp does (SO_REUSEADDR) and lets go at once.
+    """
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return  # run_app reports an unknown host itself
+    for family, kind, proto, _name, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
 
 
 def cmd_check_config(settings: Settings, args: argparse.Namespace) -> int:
