@@ -153,8 +153,12 @@ class SQLiteWriter:
     def abandon(self) -> None:
         """Close the connection and end the thread without waiting (its caller's loop is gone)."""
         if self.thread.is_alive():
-            done = asyncio.run_coroutine_threadsafe(self.engine.dispose(), self.loop)
-            done.add_done_callback(lambda _: self.loop.call_soon_threadsafe(self.loop.stop))
+            # The coroutine is made on the thread's loop, so a loop that stops
+            # first leaves no coroutine never awaited behind.
+            self.loop.call_soon_threadsafe(self._dispose_then_stop)
+
+    def _dispose_then_stop(self) -> None:
+        self.loop.create_task(self.engine.dispose()).add_done_callback(lambda _: self.loop.stop())
 
     async def close(self) -> None:
         if not self.thread.is_alive():
