@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import IO
 
 CHUNK_BYTES = 256 * 1024
@@ -36,12 +37,16 @@ def spool_file(spool_bytes: int, directory: Path) -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(max_size=spool_bytes, mode="w+b", dir=directory, prefix="smtp-")
 
 
-async def read_data(reader: asyncio.StreamReader, sink: IO[bytes], limit: int | None) -> bool:
+async def read_data(
+    reader: asyncio.StreamReader, sink: IO[bytes], limit: int | None, room: Callable[[int], bool] | None = None
+) -> bool:
     """Copy DATA from `reader` into `sink` up to its end, the dots removed; -> False when over `limit` bytes.
 
-    Over the limit the rest is still read (and dropped), so that the answer
-    (552) comes after the end of data, where the client expects it (RFC 5321
-    §4.2.5). Raises ConnectionResetError when the peer goes away before the end.
+    `room(received)`, if given, is asked before more data goes into `sink`
+    and may say no (the memory budget is spent): False as well. In both cases
+    the rest is still read (and dropped), so that the answer (552 or 451) comes
+    after the end of data, where the client expects it (RFC 5321 §4.2.5).
+    Raises ConnectionResetError when the peer goes away before the end.
     """
     # `pending` always starts at a line start, behind the CRLF that ended the
     # line before (a CRLF stands in for the start of data), so END and
@@ -68,14 +73,14 @@ async def read_data(reader: asyncio.StreamReader, sink: IO[bytes], limit: int | 
             if last <= 0:  # one long line so far
                 if too_much:
                     del pending[: -len(END)]  # only the end is still looked for
-                elif limit and received + len(pending) - 2 > limit:
+                elif limit and received + len(pending) - 2 > limit or room is not None and not room(received + len(pending)):
                     too_much = True
                     del pending[: -len(END)]
                 continue
             line_data = pending[:last]
             del pending[:last]
         received += len(line_data)
-        if limit and received - 2 > limit:
+        if limit and received - 2 > limit or room is not None and not too_much and not room(received):
             too_much = True
         if not too_much and line_data:
             text = line_data.replace(STUFFED, b"\r\n")

@@ -8,8 +8,9 @@ delays mail instead of losing it.
 
 Bounded: at most `[email] max_smtp_sessions` sessions at once (421 to the
 next, RFC 5321 §3.8), and at most `[email] max_bytes_in_memory` bytes of
-received mail being parsed and stored at once (a message that would go over
-waits its turn, then gets 451 after `MEMORY_WAIT_SECONDS`). A message is
+received mail being parsed and stored at once (`ByteBudget`: a message that
+would go over waits its turn before the 354, then gets 451 after
+`MEMORY_WAIT_SECONDS`; one that outgrows what it declared gets 451). A message is
 received into a file (`smtp_data.py`: in memory up to `[email] spool_bytes`,
 then on disk), parsed from it, and read whole only to be stored. aiosmtpd's own
 logger ("mail.log") writes peers' commands at INFO; its addresses are masked
@@ -42,6 +43,8 @@ log = logging.getLogger(__name__)
 
 # A message that finds the memory budget spent waits this long for its turn.
 MEMORY_WAIT_SECONDS = 30.0
+# What a message that does not declare its SIZE holds of the budget before it grows.
+UNDECLARED_BYTES = 64 * 1024
 ADDRESS = re.compile(r"[^\s<>:'\"(),;]+@[^\s<>'\"(),;]+")
 
 SMTP_PORT = web.AppKey("smtp_port", int)  # the bound port (config may say 0: any)
@@ -116,19 +119,27 @@ class SpoolingSMTP(SMTP):
         if arg:
             await self.push("501 Syntax: DATA")
             return
+        await self.receive_data()
+
+    async def receive_data(self, hold: Hold | None = None) -> None:
+        """354, the message into a spool file within `hold` (if any), then the handler's answer."""
+        assert self.envelope is not None
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         with spool_file(self.spool_bytes, self.spool_dir) as spool:
             try:
-                whole = await read_data(self._reader, spool, self.data_size_limit)
+                whole = await read_data(self._reader, spool, self.data_size_limit, hold.room if hold else None)
             except ConnectionResetError:
                 log.info("smtp: connection lost during DATA")
                 if self.transport is not None:
                     self.transport.close()
                 return
-            if not whole:
-                status = "552 Error: Too much mail data"
-            else:
+            if whole:
                 status = await self.event_handler.deliver(self.envelope, spool)
+            elif hold is not None and hold.refused:
+                log.warning("smtp: a message outgrew the memory budget; asked the sender to retry")
+                status = "451 4.3.1 Too much mail in progress, please try again later"
+            else:
+                status = "552 Error: Too much mail data"
         self._set_post_data_state()
         await self.push(status)
 
@@ -140,8 +151,13 @@ class MemoryBudgetSpent(Exception):
 class ByteBudget:
     """Bytes of received mail being parsed and stored at once, bounded.
 
-    A message larger than the whole budget still goes through, alone: the
-    SMTP size limit (552) is what refuses mail for its size.
+    A message holds what its sender declared (SIZE, RFC 1870: aiosmtplib and
+    every mail server send it) or `UNDECLARED_BYTES`, from before the 354
+    until it is stored, and waits for that much room before the 354. As it
+    arrives its hold grows, without waiting (two growing messages waiting for
+    each other would never finish): one that finds no room is read to its end
+    and answered 451. A message larger than the whole budget still goes
+    through, alone: the SMTP size limit (552) is what refuses mail for its size.
     """
 
     def __init__(self, limit: int):
@@ -149,11 +165,12 @@ class ByteBudget:
         self.held = 0
         self.changed = asyncio.Condition()
 
-    def fits(self, size: int) -> bool:
-        return self.held == 0 or self.held + size <= self.limit
+    def fits(self, size: int, own: int = 0) -> bool:
+        return self.held == own or self.held + size <= self.limit
 
     @contextlib.asynccontextmanager
-    async def hold(self, size: int) -> AsyncIterator[None]:
+    async def hold(self, size: int, ceiling: int) -> AsyncIterator[Hold]:
+        """Hold `size` bytes (waiting for room) that may grow up to `ceiling` while held."""
         async with self.changed:
             # Checked before waiting: wait_for would make a task and a timer for every message, room or not.
             if not self.fits(size):
@@ -162,14 +179,46 @@ class ByteBudget:
                 except TimeoutError:
                     raise MemoryBudgetSpent() from None
             self.held += size
+        hold = Hold(self, size, ceiling)
         try:
-            yield
+            yield hold
         finally:
             async with self.changed:
-                self.held -= size
+                self.held -= hold.size
                 self.changed.notify_all()
                 if self.held == 0:
                     give_back_memory()
+
+
+class Hold:
+    """One message's share of a ByteBudget; `room` is the `read_data` callback that grows it."""
+
+    def __init__(self, budget: ByteBudget, size: int, ceiling: int):
+        self.budget, self.size, self.ceiling = budget, size, ceiling
+        self.refused = False
+
+    def room(self, received: int) -> bool:
+        """Whether `received` bytes fit in the hold, growing it (doubling, up to the ceiling) if the budget has room."""
+        if self.refused:
+            return False
+        if received <= self.size:
+            return True
+        grown = min(max(received, 2 * self.size), max(self.ceiling, received))
+        if not self.budget.fits(grown - self.size, own=self.size):
+            self.refused = True
+            return False
+        self.budget.held += grown - self.size  # no await between the check and this: no other task runs
+        self.size = grown
+        return True
+
+
+def declared_size(mail_options: list[str]) -> int | None:
+    """The SIZE= of MAIL FROM (RFC 1870), which aiosmtpd has checked is digits within the limit."""
+    for option in mail_options:
+        name, _, value = option.partition("=")
+        if name.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return None
 
 
 class BoundedSMTP(SpoolingSMTP):
@@ -180,19 +229,21 @@ class BoundedSMTP(SpoolingSMTP):
         self.sessions = sessions  # [count] shared by every session of one receiver
         self.max_sessions = max_sessions
 
-    async def smtp_DATA(self, arg: str) -> None:
-        """Receive, parse and store one message within the memory budget.
+    async def receive_data(self, hold: Hold | None = None) -> None:
+        """Receive, parse and store one message within the memory budget (`ByteBudget`).
 
-        Each message in progress holds `max_message_bytes` of the budget from
-        before its first byte is read until it is stored, since its size is not
-        known beforehand (SIZE is optional, RFC 1870): so at most
-        max_bytes_in_memory / max_message_bytes messages are in memory at once,
-        and the others wait before the 354, then get 451 and retry.
+        Holding the declared size rather than the largest message allowed is
+        what lets many small mails be received at once (and so be stored in
+        one batch) while a burst of large ones still waits its turn.
         """
+        assert self.envelope is not None
+        limit = self.data_size_limit or 0
+        declared = declared_size(self.envelope.mail_options)
+        start = min(limit, UNDECLARED_BYTES) if declared is None else declared
         budget: ByteBudget = self.event_handler.budget
         try:
-            async with budget.hold(self.data_size_limit or 0):
-                await super().smtp_DATA(arg)
+            async with budget.hold(start, ceiling=limit) as hold:
+                await super().receive_data(hold)
         except MemoryBudgetSpent:
             log.warning("smtp: the memory budget for mail is spent; asked the sender to retry")
             await self.push("451 4.3.1 Too much mail in progress, please try again later")
