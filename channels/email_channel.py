@@ -20,6 +20,7 @@ message is then checked to carry exactly the headers we wrote.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from email.header import Header
@@ -54,10 +55,12 @@ class EmailChannel:
 
     def __init__(self, hub: Hub):
         self.hub = hub
+        self.relay = RelayConnection()
 
     def setup(self, app: web.Application) -> None:
         setup_smtp_receiver(app)
         setup_imap_pollers(app)
+        app.on_cleanup.append(lambda _app: self.relay.close())
 
     async def send(self, message: OutboundMessage) -> SendReceipt:
         settings = self.hub.settings.email
@@ -66,16 +69,7 @@ class EmailChannel:
         except UnsafeHeaderError as exc:
             raise ChannelSendError(f"not sent: {exc}", retryable=False) from exc
         try:
-            await aiosmtplib.send(
-                mime,
-                hostname=settings.relay_host,
-                port=settings.relay_port,
-                username=settings.relay_username or None,
-                password=settings.relay_password or None,
-                use_tls=settings.relay_tls == "tls",
-                start_tls=settings.relay_tls == "starttls",
-                timeout=SEND_TIMEOUT_SECONDS,
-            )
+            await self.relay.send(mime, settings)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]
             raise ChannelSendError(f"relay refused the recipient: {codes}", retryable=all(400 <= c < 500 for c in codes)) from exc
@@ -87,6 +81,69 @@ class EmailChannel:
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise ChannelSendError(f"relay unreachable: {exc.__class__.__name__}: {exc}", retryable=True) from exc
         return SendReceipt(provider_id=str(mime["Message-ID"]), status="sent")
+
+
+class RelayConnection:
+    """One SMTP connection to the relay, kept open from one message to the next.
+
+    A new connection per message cost a TCP handshake, the greeting, EHLO (and
+    STARTTLS and AUTH where set) and QUIT: more than the message itself when
+    every inbound mail is acknowledged (docs/benchmarks.md). It is opened
+    again when the relay has closed it (relays close idle sessions after a few
+    minutes), when the relay settings change, or on another event loop. A send
+    that fails midway is not repeated here: the outbox retries it.
+    """
+
+    def __init__(self) -> None:
+        self.client: aiosmtplib.SMTP | None = None
+        self.opened_for: tuple[object, ...] = ()
+
+    async def send(self, mime: EmailMessage, settings: EmailSettings) -> None:
+        try:
+            client = await self._open(settings)
+            await client.send_message(mime)
+        except BaseException:
+            self._drop()  # whatever state the session is in, the next message starts afresh
+            raise
+
+    async def _open(self, settings: EmailSettings) -> aiosmtplib.SMTP:
+        wanted = (
+            asyncio.get_running_loop(), settings.relay_host, settings.relay_port,
+            settings.relay_username, settings.relay_password, settings.relay_tls,
+        )
+        if self.client is not None and self.client.is_connected and self.opened_for == wanted:
+            return self.client
+        self._drop()
+        client = aiosmtplib.SMTP(
+            hostname=settings.relay_host,
+            port=settings.relay_port,
+            username=settings.relay_username or None,
+            password=settings.relay_password or None,
+            use_tls=settings.relay_tls == "tls",
+            start_tls=settings.relay_tls == "starttls",
+            timeout=SEND_TIMEOUT_SECONDS,
+        )
+        await client.connect()
+        self.client, self.opened_for = client, wanted
+        return client
+
+    def _drop(self) -> None:
+        """Forget the connection, closing its socket if its loop still runs (a closed loop took it along)."""
+        client, self.client = self.client, None
+        if client is not None and client.is_connected and not self.opened_for[0].is_closed():
+            client.close()
+
+    async def close(self) -> None:
+        """QUIT, as the hub stops."""
+        client = self.client
+        if client is None or not client.is_connected or self.opened_for[0] is not asyncio.get_running_loop():
+            self._drop()
+            return
+        self.client = None
+        try:
+            await client.quit(timeout=5)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            client.close()
 
 
 # A Message-ID as we write it: `<left@right>` with nothing that could end the header.

@@ -20,16 +20,18 @@ SUPPORT = "support@example.com"
 
 
 class Relay:
-    """An SMTP server standing in for the outbound relay; `messages` are what reached it."""
+    """An SMTP server standing in for the outbound relay; `messages` are what reached it, `peers` from where."""
 
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.peers: list[Any] = []  # the client's (host, port) of each message: one per connection it used
         self.controller: Controller | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.peers.append(session.peer)
         self.messages.append(email.message_from_bytes(envelope.original_content, policy=policy.default))  # type: ignore[arg-type]
         return "250 OK"
 

@@ -155,6 +155,21 @@ async def test_replies_from_many_customers_to_one_message_do_not_collapse(mail_h
     assert inbound[0].meta["cc"] == ["erin@example.org"]
 
 
+async def test_acknowledgements_share_one_relay_connection_and_a_closed_one_is_opened_again(mail_hub: MailHub) -> None:
+    for n in range(3):
+        await mail_hub.send(make_mail(sender=f"customer{n}@example.com"))
+    await deliver_until(mail_hub.hub, mail_hub.relay, 3)
+    assert len(set(mail_hub.relay.peers)) == 1  # one session: no handshake, EHLO and QUIT per message
+
+    mail_hub.relay.stop()  # the relay goes away (or closes an idle session) and comes back
+    mail_hub.relay.start()
+    await mail_hub.send(make_mail(sender="customer3@example.com"))
+    await deliver_until(mail_hub.hub, mail_hub.relay, 4)
+    assert len(set(mail_hub.relay.peers)) == 2
+    async with mail_hub.hub.sessions() as session:
+        assert list(await session.scalars(select(OutboxMessage.status))) == ["sent"] * 4
+
+
 async def test_relay_down_replies_wait_and_go_out_once(mail_hub: MailHub) -> None:
     mail_hub.relay.stop()  # the relay is down from the start
     await mail_hub.send(make_mail(sender="alice@example.com"))
