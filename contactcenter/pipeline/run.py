@@ -127,7 +127,8 @@ async def in_writer_session(hub: Hub, work: Callable[..., Awaitable[T]], *args: 
     writer's lock (nor makes the writer wait for it). For the outbox, whose
     few statements per message sent cost more than the pipeline's per contact
     (docs/benchmarks.md, "SMS and JSON through HTTP after the set-based
-    pipeline"). On PostgreSQL: the hub's sessions, as before.
+    pipeline"), and for the call state the voice webhooks write
+    (`voice/calls.py`). On PostgreSQL: the hub's sessions, as before.
     """
     writer = writer_of(hub)
 

@@ -5,7 +5,10 @@ keyed by its call id). What happens to it afterwards arrives as separate
 provider callbacks (menu choice, queue result, recording, transcription, final
 status), in any order and possibly twice; each function here applies one of them
 to the call's interaction in its own transaction, under a row lock so two
-callbacks for one call never overwrite each other's facts.
+callbacks for one call never overwrite each other's facts. On SQLite that
+transaction runs on the ingest writer (`in_writer_session`): through the pool
+it waited in SQLite's busy handler for the writer's lock, which made a call's
+first answer wait 100-600 ms under load (docs/benchmarks.md).
 
 A call that never reached a person (missed, abandoned in the queue, or left as
 voicemail) becomes a callback ticket: somebody has to ring back.
@@ -14,6 +17,7 @@ voicemail) becomes a callback ticket: somebody has to ring back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +36,7 @@ from contactcenter.db.models import Agent, Customer, Interaction, Queue, Ticket,
 from contactcenter.events import Event
 from contactcenter.hub import Hub
 from contactcenter.pipeline.route import get_or_create_queue
+from contactcenter.pipeline.run import in_writer_session
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +70,18 @@ async def answer_call(hub: Hub, call_sid: str, customer_id: int | None, queue_na
 
     One transaction for both: the caller hears nothing until the answer is ready.
     """
-    async with hub.sessions() as session, session.begin():
+
+    async def answer(session: AsyncSession) -> CallAnswer:
         name = await session.scalar(select(Customer.name).where(Customer.id == customer_id)) if customer_id else None
         enqueued = await _enqueue(session, hub.settings, call_sid, queue_name) if queue_name else None
-    return CallAnswer(caller_name=name or "", enqueued=enqueued)
+        return CallAnswer(caller_name=name or "", enqueued=enqueued)
+
+    return await in_writer_session(hub, answer)
 
 
 async def enqueue_call(hub: Hub, call_sid: str, queue_name: str) -> bool:
     """Send the call to the queue when someone of it is available (True), else to voicemail (False)."""
-    async with hub.sessions() as session, session.begin():
-        enqueued = await _enqueue(session, hub.settings, call_sid, queue_name)
+    enqueued = await in_writer_session(hub, _enqueue, hub.settings, call_sid, queue_name)
     if enqueued:
         hub.bus.publish(Event("voice.enqueued", {"call_sid": call_sid, "queue": queue_name}))
     return enqueued
@@ -117,12 +124,15 @@ def voice_capacity(agent: Agent, settings: Settings) -> int:
 
 async def update_call(hub: Hub, call_sid: str, **facts: Any) -> bool:
     """Merge facts (menu choice, queue result...) into the call's record; False if unknown."""
-    async with hub.sessions() as session, session.begin():
+
+    async def update(session: AsyncSession) -> bool:
         call = await lock_call(session, call_sid)
         if call is None:
             return False
         merge_call_facts(call, facts)
         return True
+
+    return await in_writer_session(hub, update)
 
 
 async def route_call(hub: Hub, call_sid: str, menu_queue: str, **facts: Any) -> str:
@@ -135,17 +145,21 @@ async def route_call(hub: Hub, call_sid: str, menu_queue: str, **facts: Any) -> 
     its queue changes; nobody has spoken with the caller yet.
     """
     events: list[Event] = []
-    queue_name = menu_queue
-    async with hub.sessions() as session, session.begin():
+
+    async def route(session: AsyncSession) -> str:
         call = await lock_call(session, call_sid)
         if call is None:
-            return queue_name
+            return menu_queue
         # Locked: an assigner round may hold it right now, and its choice must be seen.
         ticket = await session.get(Ticket, call.ticket_id, with_for_update=True, populate_existing=True) if call.ticket_id else None
         digits = str(facts.get("menu_digits") or "")
+        queue_name = menu_queue
         if ticket is not None and ticket.status in ("new", "open") and not call.meta.get("call", {}).get("answered_by"):
             queue_name = await _route_by_choice(session, hub.settings, ticket, digits, menu_queue, events)
         merge_call_facts(call, {"queue": queue_name, **facts})
+        return queue_name
+
+    queue_name = await in_writer_session(hub, route)
     hub.bus.publish_all(events)
     return queue_name
 
@@ -191,7 +205,8 @@ async def attach_voicemail(hub: Hub, call_sid: str, recording_sid: str, **facts:
     `transcription` becomes the interaction's text.
     """
     events: list[Event] = []
-    async with hub.sessions() as session, session.begin():
+
+    async def attach(session: AsyncSession) -> int | None:
         call = await lock_call(session, call_sid)
         if call is None:
             return None
@@ -226,8 +241,10 @@ async def attach_voicemail(hub: Hub, call_sid: str, recording_sid: str, **facts:
         details = {k: v for k, v in facts.items() if v not in (None, "")}
         voicemail.meta = {**voicemail.meta, "voicemail": {**voicemail.meta.get("voicemail", {}), **details}}
         merge_call_facts(call, {"voicemail": recording_sid})
-        voicemail_id = voicemail.id
         await enqueue_webhook_events(session, events)
+        return voicemail.id
+
+    voicemail_id = await in_writer_session(hub, attach)
     hub.bus.publish_all(events)
     return voicemail_id
 
@@ -239,7 +256,8 @@ async def record_call_status(hub: Hub, call_sid: str, status: str, *, sequence: 
     last applied never overwrites it, and a final status is never replaced by
     a progress one.
     """
-    async with hub.sessions() as session, session.begin():
+
+    async def apply(session: AsyncSession) -> tuple[CallOutcome, list[Event]] | None:
         call = await lock_call(session, call_sid)
         if call is None:
             return None
@@ -249,10 +267,9 @@ async def record_call_status(hub: Hub, call_sid: str, status: str, *, sequence: 
         )
         if not stale:
             merge_call_facts(call, {"status": status, "sequence": sequence, **facts})
-        outcome, events = await _settle(session, call)
-        await enqueue_webhook_events(session, events)
-    hub.bus.publish_all(events)
-    return outcome
+        return await _settle(session, call)
+
+    return await _settled(hub, apply)
 
 
 async def record_queue_result(hub: Hub, call_sid: str, result: str, **facts: Any) -> CallOutcome | None:
@@ -261,13 +278,30 @@ async def record_queue_result(hub: Hub, call_sid: str, result: str, **facts: Any
     Twilio may report the call completed before it reports the queue result,
     so whether an agent took the call can be settled here, not only there.
     """
-    async with hub.sessions() as session, session.begin():
+
+    async def apply(session: AsyncSession) -> tuple[CallOutcome, list[Event]] | None:
         call = await lock_call(session, call_sid)
         if call is None:
             return None
         merge_call_facts(call, {"queue_result": result or None, **facts})
-        outcome, events = await _settle(session, call)
-        await enqueue_webhook_events(session, events)
+        return await _settle(session, call)
+
+    return await _settled(hub, apply)
+
+
+async def _settled(hub: Hub, apply: Callable[[AsyncSession], Awaitable[tuple[CallOutcome, list[Event]] | None]]) -> CallOutcome | None:
+    """Run a callback's `apply` in the writer with its webhook events, then tell the hub."""
+
+    async def transaction(session: AsyncSession) -> tuple[CallOutcome, list[Event]] | None:
+        settled = await apply(session)
+        if settled is not None:
+            await enqueue_webhook_events(session, settled[1])
+        return settled
+
+    settled = await in_writer_session(hub, transaction)
+    if settled is None:
+        return None
+    outcome, events = settled
     hub.bus.publish_all(events)
     return outcome
 
