@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,6 +57,7 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.chart import write_chart  # noqa: E402
 from bench.traffic import Traffic  # noqa: E402
+from bench.wire import KeptConnections, WireError  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PG_SERVER = os.environ.get("CONTACTCENTER_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
@@ -200,8 +202,12 @@ class Hub:
 class Driver:
     """Sends one contact of a given channel to one of the hubs and times it."""
 
-    def __init__(self, hubs: list[Hub], token: str, twilio_token: str, http: aiohttp.ClientSession, traffic: Traffic):
+    def __init__(
+        self, hubs: list[Hub], token: str, twilio_token: str, http: aiohttp.ClientSession, traffic: Traffic, *, wire: bool = True
+    ):
         self.hubs = hubs
+        # The webhooks and the JSON intake over bench/wire.py (or aiohttp's client, to compare).
+        self.wire = KeptConnections() if wire else None
         self.token = token
         self.validator = RequestValidator(twilio_token)
         self.http = http
@@ -222,7 +228,7 @@ class Driver:
         hub = self._hub()
         try:
             return await getattr(self, f"_send_{channel}")(hub)
-        except (aiohttp.ClientError, OSError) as exc:
+        except (aiohttp.ClientError, OSError, WireError, asyncio.IncompleteReadError) as exc:
             return exc.__class__.__name__
         except aiosmtplib.SMTPResponseException as exc:
             return f"SMTP {exc.code}"
@@ -236,13 +242,24 @@ class Driver:
             await response.read()
             return None if response.status in ok else f"HTTP {response.status}"
 
+    async def _post_wire(self, url: str, ok: tuple[int, ...], body: bytes, headers: dict[str, str]) -> str | None:
+        assert self.wire is not None
+        status = await self.wire.post(url, body, headers)
+        return None if status in ok else f"HTTP {status}"
+
     async def _send_api(self, hub: Hub) -> str | None:
         headers = {"Authorization": f"Bearer {self.token}"}
-        return await self._post_status(hub.url + "/api/v1/contacts", (200, 201), json=self.traffic.intake(), headers=headers)
+        url, intake = hub.url + "/api/v1/contacts", self.traffic.intake()
+        if self.wire is None:
+            return await self._post_status(url, (200, 201), json=intake, headers=headers)
+        return await self._post_wire(url, (200, 201), json.dumps(intake).encode(), {**headers, "Content-Type": "application/json"})
 
     async def _send_twilio(self, hub: Hub, path: str, params: dict[str, str]) -> str | None:
         signature = self.validator.compute_signature(hub.public_url + path, params)
-        return await self._post_status(hub.url + path, (200,), data=params, headers={"X-Twilio-Signature": signature})
+        if self.wire is None:
+            return await self._post_status(hub.url + path, (200,), data=params, headers={"X-Twilio-Signature": signature})
+        headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
+        return await self._post_wire(hub.url + path, (200,), urlencode(params).encode(), headers)
 
     async def _send_sms(self, hub: Hub) -> str | None:
         return await self._send_twilio(hub, "/webhooks/twilio/sms", self.traffic.sms(ACCOUNT_SID, OUR_NUMBER))
@@ -336,6 +353,8 @@ class Driver:
         }
 
     async def close(self) -> None:
+        if self.wire is not None:
+            self.wire.close()
         for pool in self._smtp.values():
             for client in pool:
                 try:
@@ -553,7 +572,7 @@ async def measure(label: str, hubs: list[Hub], token: str, pids: list[int], opti
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()) as http:
-        driver = Driver(hubs, token, options.twilio_token, http, Traffic())
+        driver = Driver(hubs, token, options.twilio_token, http, Traffic(), wire=options.http_client == "wire")
         presence = await driver.probe()
         channels = [c for c, state in presence.items() if state == "present" and (not options.channels or c in options.channels)]
         print(f"\n== {label}: channels {', '.join(f'{c} {s}' for c, s in presence.items())}")
@@ -683,6 +702,10 @@ def _git_commit() -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=sorted(PROFILES), default="quick")
+    parser.add_argument(
+        "--http-client", choices=("wire", "aiohttp"), default="wire",
+        help="webhooks and JSON intake over kept raw connections (bench/wire.py, default) or aiohttp's client",
+    )
     parser.add_argument("--db", choices=("sqlite", "postgresql"), help="one setup instead of the profile's list")
     parser.add_argument("--processes", type=int, default=1, help="hub processes (PostgreSQL), one port each")
     parser.add_argument("--clients", type=int, default=0, help="closed-loop clients (default: the profile's)")
