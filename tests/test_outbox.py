@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from contactcenter.db.models import Interaction, OutboxMessage, utcnow
@@ -133,3 +134,27 @@ async def test_messages_queued_before_kill_9_are_sent_once_after_restart(aiohttp
     finally:
         await observer.close()
 
+
+
+async def test_on_sqlite_a_message_sent_before_a_kill_is_not_sent_again(aiohttp_server, client, auth, hub, monkeypatch):
+    """The journal a killed process left (the relay took the message, the database never heard) is applied before the next claim."""
+    if hub.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL records each message in its own transaction")
+    sink = Sink()
+    hub.channels["sms"] = SinkChannel(str((await aiohttp_server(sink.app())).make_url("/")))
+    await queue_reply(client, auth)
+    killed = OutboxWorker(hub)
+
+    async def killed_before_applying() -> None:
+        pass
+
+    monkeypatch.setattr(killed, "_apply_journal", killed_before_applying)
+    await killed.deliver_due()
+    assert (await outbox_row(hub)).status == "sending" and len(sink.delivered) == 1
+    async with hub.sessions() as session, session.begin():
+        await session.execute(update(OutboxMessage).values(lease_until=utcnow() - timedelta(seconds=1)))  # the lease ran out
+
+    await OutboxWorker(hub).deliver_due()  # the next process
+    row = await outbox_row(hub)
+    assert (row.status, row.provider_id, len(sink.delivered)) == ("sent", "SINK1", 1)
+    assert [a["result"] for a in row.attempt_log] == ["sent"]

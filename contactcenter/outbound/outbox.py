@@ -4,9 +4,11 @@ Messages are rows written in the same transaction as the interaction that
 caused them (`actions.do_reply`). This worker claims a batch of due rows in one
 short transaction, then sends them one at a time through the channel's `send()`
 outside any transaction. Each message the provider accepted is recorded as sent
-at once, in a short transaction of its own, before the next one goes out: a
-`kill -9` then repeats at most the one message in flight (the provider took it,
-the hub had not yet written that down). Failures only reschedule a row, so
+at once, before the next one goes out: a `kill -9` then repeats at most the one
+message in flight (the provider took it, the hub had not yet written that
+down). On PostgreSQL that record is a short transaction of its own; on SQLite a
+line in the outbox's journal (`sent_journal.py`), applied to the database once
+per pass. Failures only reschedule a row, so
 they are written together, in one transaction at the end of the pass.
 A claimed row carries a lease; if the process dies mid-send, the row is offered
 again once the lease runs out. With PostgreSQL, `FOR UPDATE SKIP LOCKED` lets
@@ -30,6 +32,7 @@ from contactcenter.errors import ChannelSendError
 from contactcenter.events import Event
 from contactcenter.hub import Hub
 from contactcenter.identity.normalize import mask
+from contactcenter.outbound.sent_journal import Sent, sent_journal
 from contactcenter.pipeline.run import in_writer_session
 from contactcenter.settings import OutboxSettings
 
@@ -44,6 +47,7 @@ class OutboxWorker:
     def __init__(self, hub: Hub):
         self.hub = hub
         self.settings = hub.settings.outbox
+        self.journal = sent_journal(hub.engine)
         self._wakeup = asyncio.Event()
 
     async def run(self) -> None:
@@ -79,6 +83,7 @@ class OutboxWorker:
         One at a time, not side by side: with several sends in flight a crash
         would repeat each one the provider had accepted but the hub not recorded.
         """
+        await self._apply_journal()  # before claiming: what a killed process sent is not sent again
         claimed, lease_until = await self._claim()
         failures: list[Failure] = []
         for row_id, payload in claimed:
@@ -87,6 +92,7 @@ class OutboxWorker:
             failure = await self._deliver(row_id, payload)
             if failure is not None:
                 failures.append(failure)
+        await self._apply_journal()
         if failures:
             await self._record_failures(failures)
         return len(claimed)
@@ -127,14 +133,30 @@ class OutboxWorker:
         return None
 
     async def _record_success(self, row_id: int, message: OutboundMessage, receipt: SendReceipt, started: datetime) -> None:
-        # In a session of the pool, not on the ingest writer: one transaction
-        # per message (a crash repeats at most the one in flight) queued between
-        # the writer's batches cost JSON intake a third of its rate
-        # (docs/benchmarks.md, "SMS and JSON through HTTP after the set-based pipeline").
+        log.info("outbox %s: %s to %s %s", row_id, message.channel, mask(message.to), receipt.status)
+        if self.journal is not None:
+            self.journal.append(Sent(row_id, message.interaction_id, receipt.provider_id, receipt.status, started.isoformat()))
+            return
+        # One transaction per message, in a session of the pool: on the ingest
+        # writer, queued between its batches, they cost JSON intake a third of
+        # its rate (docs/benchmarks.md, "SMS and JSON through HTTP after the
+        # set-based pipeline").
         async with self.hub.sessions() as session, session.begin():
             await _mark_sent(session, row_id, receipt, started)
-        log.info("outbox %s: %s to %s %s", row_id, message.channel, mask(message.to), receipt.status)
         self.hub.bus.publish(Event("outbox.sent", {"outbox_id": row_id, "interaction_id": message.interaction_id}))
+
+    async def _apply_journal(self) -> None:
+        """The journal's messages marked sent in the database, in one transaction of the ingest writer."""
+        if self.journal is None:
+            return
+        taken = self.journal.take()
+        if not taken.entries:
+            taken.done()
+            return
+        await in_writer_session(self.hub, _mark_all_sent, taken.entries)
+        taken.done()
+        for sent in taken.entries:
+            self.hub.bus.publish(Event("outbox.sent", {"outbox_id": sent.row_id, "interaction_id": sent.interaction_id}))
 
     async def _record_failures(self, failures: list[Failure]) -> None:
         """Reschedule (or give up on) the pass's failed messages, in one transaction."""
@@ -163,9 +185,17 @@ async def _claim_due(session: AsyncSession, due: Select, lease_until: datetime) 
     return [(row.id, row.payload) for row in rows]
 
 
+async def _mark_all_sent(session: AsyncSession, entries: list[Sent]) -> None:
+    for sent in entries:
+        receipt = SendReceipt(provider_id=sent.provider_id, status=sent.status)
+        await _mark_sent(session, sent.row_id, receipt, datetime.fromisoformat(sent.started))
+
+
 async def _mark_sent(session: AsyncSession, row_id: int, receipt: SendReceipt, started: datetime) -> None:
     now = utcnow()
-    row = await session.get_one(OutboxMessage, row_id)
+    row = await session.get(OutboxMessage, row_id)
+    if row is None or row.status == "sent":  # a journal applied twice (killed before removing it), or a row deleted since
+        return
     row.status = "sent"
     row.sent_at = now
     row.provider_id = receipt.provider_id
