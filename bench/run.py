@@ -67,6 +67,7 @@ OUR_NUMBER = "+14155550000"
 MAILBOX = "support@example.com"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 INBOUND_METRIC = re.compile(r'^contactcenter_inbound_records\{status="([a-z_]+)"\} (\d+)$', re.MULTILINE)
+UNSENT_METRIC = re.compile(r'^contactcenter_outbox_messages\{status="(?:pending|sending)"\} (\d+)$', re.MULTILINE)
 DRAIN_LIMIT_SECONDS = 300
 
 # Share of each channel in the mix (renormalised over the channels present).
@@ -303,6 +304,19 @@ class Driver:
             raise
         pool.append(client)
         return None
+
+    async def unsent(self) -> int:
+        """Outbound messages the first hub has not sent yet (pending or sending), from /metrics."""
+        async with self.http.get(self.hubs[0].url + "/metrics", headers={"Authorization": f"Bearer {self.token}"}) as response:
+            return sum(int(n) for n in UNSENT_METRIC.findall(await response.text()))
+
+    async def outbox_drain(self, before: int) -> float:
+        """Seconds until the outbox is back to `before` unsent messages (the probe's SMS, retried to a closed port
+        for ever): what the window queued, acknowledgements mostly, is out. At most DRAIN_LIMIT_SECONDS."""
+        started = time.monotonic()
+        while await self.unsent() > before and time.monotonic() - started < DRAIN_LIMIT_SECONDS:
+            await asyncio.sleep(0.1)
+        return round(time.monotonic() - started, 2)
 
     async def inbound_records(self) -> Counter[str]:
         """Raw inbound records by status (pending, processed, failed), from /metrics.
@@ -584,6 +598,7 @@ async def measure(label: str, hubs: list[Hub], token: str, pids: list[int], opti
             before = await driver.inbound_records()
             cpu_before = rss.cpu_seconds()
             relayed_before = _relayed(setup)
+            unsent_before = await driver.unsent()
             top = await closed_loop(driver, channels, options.clients or profile["clients"], profile["max_seconds"], budget)
             maximum = await driver.processed(top, before)
             if relayed_before is not None:
@@ -593,6 +608,8 @@ async def measure(label: str, hubs: list[Hub], token: str, pids: list[int], opti
                 maximum["hub_cpu_ms_per_contact"] = round((rss.cpu_seconds() - cpu_before) * 1000 / maximum["processed"], 2)
             maximum["web_flow"] = _percentiles(sorted(driver.web_flow))
             maximum["web_post"] = _percentiles(sorted(driver.web_post))
+            # The sweep starts once the acknowledgements the window queued are out, not while the outbox catches up.
+            maximum["outbox_drain_seconds"] = await driver.outbox_drain(unsent_before)
             _print_row(label, "max (closed loop)", maximum)
             sweep = []
             for share in profile["sweep"]:
@@ -629,6 +646,7 @@ def _print_row(label: str, phase: str, r: dict[str, Any]) -> None:
     )
     cpu = f"; hub CPU {r['hub_cpu_ms_per_contact']} ms per contact" if "hub_cpu_ms_per_contact" in r else ""
     cpu += f" (it relayed {r['mails_relayed']} mails meanwhile)" if "mails_relayed" in r else ""
+    cpu += f"; outbox empty {r['outbox_drain_seconds']} s after that" if "outbox_drain_seconds" in r else ""
     print(
         f"      processed {r['processed']} of {r['contacts']} answered = {r['processed_per_second']}/s"
         f" ({r['failed_processing']} failed processing; the last was processed {r['drain_seconds']} s after the window){cpu}"
