@@ -23,6 +23,10 @@ class WireError(Exception):
     """The hub's answer could not be read as HTTP/1.1."""
 
 
+class _ClosedBeforeAnswer(WireError):
+    """The connection ended before the first byte of an answer (a kept connection the server had closed)."""
+
+
 class KeptConnections:
     """Idle keep-alive connections by (host, port); one request at a time on each."""
 
@@ -34,13 +38,26 @@ class KeptConnections:
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        pool = self.idle[(host, port)]
-        reader, writer = pool.pop() if pool else await asyncio.open_connection(host, port)
         head = f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Length: {len(body)}\r\n"
-        head += "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n"
+        request = (head + "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n").encode("latin-1") + body
+        pool = self.idle[(host, port)]
+        while pool:
+            reader, writer = pool.pop()
+            if reader.at_eof():  # the server closed it while idle
+                writer.close()
+                continue
+            try:
+                return await self._exchange(pool, reader, writer, request)
+            except _ClosedBeforeAnswer:
+                continue  # closed as we wrote: nothing was read by the server, so it goes again on another
+        reader, writer = await asyncio.open_connection(host, port)
+        return await self._exchange(pool, reader, writer, request)
+
+    @staticmethod
+    async def _exchange(pool: list, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
         try:
             async with asyncio.timeout(TIMEOUT_SECONDS):
-                writer.write(head.encode("latin-1") + body)
+                writer.write(request)
                 status, keep = await _read_response(reader)
         except BaseException:
             writer.close()
@@ -61,6 +78,8 @@ class KeptConnections:
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     """-> (status, whether the connection stays open)."""
     line = await reader.readline()
+    if not line:
+        raise _ClosedBeforeAnswer("the connection closed before an answer")
     version, _, rest = line.partition(b" ")
     if not version.startswith(b"HTTP/1."):
         raise WireError(f"not an HTTP/1.1 answer: {line[:80]!r}")
