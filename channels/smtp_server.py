@@ -10,7 +10,8 @@ Bounded: at most `[email] max_smtp_sessions` sessions at once (421 to the
 next, RFC 5321 §3.8), and at most `[email] max_bytes_in_memory` bytes of
 received mail being parsed and stored at once (`ByteBudget`: a message that
 would go over waits its turn before the 354, then gets 451 after
-`MEMORY_WAIT_SECONDS`; one that outgrows what it declared gets 451). A message is
+`MEMORY_WAIT_SECONDS`; one that outgrows its share while the budget is spent
+gets 451 after its data). A message is
 received into a file (`smtp_data.py`: in memory up to `[email] spool_bytes`,
 then on disk), parsed from it, and read whole only to be stored. aiosmtpd's own
 logger ("mail.log") writes peers' commands at INFO; its addresses are masked
