@@ -9,6 +9,7 @@ pipeline (live pages reload their state when they see a gap).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 SUBSCRIBER_QUEUE_SIZE = 1000
 # Event-woken rounds of a background worker start at most this often (run_periodically).
 WAKE_GAP_SECONDS = 0.05
+# How long a stopping hub lets a background round in progress finish its transaction.
+STOP_ROUND_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +93,7 @@ async def run_periodically(
                 wakeup.clear()
                 started = loop.time()
                 try:
-                    await work()
+                    await _finishing_on_cancel(work())
                 except Exception:  # noqa: BLE001 - logged; the next round may succeed
                     log.exception("%s: round failed; trying again shortly", name)
                 try:
@@ -101,6 +104,23 @@ async def run_periodically(
                     await asyncio.sleep(pause)
         finally:
             watcher.cancel()
+
+
+async def _finishing_on_cancel(round_: Awaitable[object]) -> None:
+    """Await one round; cancelled (the hub is stopping), let it finish first, for at most STOP_ROUND_SECONDS.
+
+    A round cancelled inside its transaction left that aiosqlite connection
+    holding SQLite's write lock (the rollback never ran), so the ingest
+    writer's last transaction waited out the 30 s busy timeout and `serve`
+    took that long to stop after SIGTERM (tests/test_cli.py, 4 runs in 10).
+    """
+    task = asyncio.ensure_future(round_)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(task, STOP_ROUND_SECONDS)
+        raise
 
 
 class PostgresEventBridge:
