@@ -55,6 +55,8 @@ class Taken:
 class SentJournal:
     def __init__(self, path: Path):
         self.path = path
+        self.pending: list[Path] = []
+        self.recovered = False  # journals a killed process left aside were looked for (once, on the first take)
 
     def append(self, sent: Sent) -> None:
         """Write one line (opened for it: a journal moved aside meanwhile is never written to again)."""
@@ -66,10 +68,19 @@ class SentJournal:
             os.close(fd)
 
     def take(self) -> Taken:
-        """Move the journal aside and read it, with any a killed process left aside before; never awaits."""
+        """Move the journal aside and read it, with any a killed process left aside before; never awaits.
+
+        What a failed apply left aside stays in `pending` for the next take.
+        """
+        if not self.recovered:
+            self.pending = sorted(self.path.parent.glob(f"{self.path.name}.*.applying"))
+            self.recovered = True
         if self.path.exists():
-            os.replace(self.path, self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}.applying"))
-        files = sorted(self.path.parent.glob(f"{self.path.name}.*.applying"))
+            aside = self.path.with_name(f"{self.path.name}.{uuid.uuid4().hex}.applying")
+            os.replace(self.path, aside)
+            self.pending.append(aside)
+        files = [file for file in self.pending if file.exists()]
+        self.pending = files
         entries = []
         for file in files:
             for line in file.read_bytes().splitlines():
