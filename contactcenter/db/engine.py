@@ -113,13 +113,22 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
 
 
 def _holds_large_value(parameters: Any) -> bool:
-    """Whether any value in one statement's parameters (a row, or the rows of executemany) is large."""
-    if isinstance(parameters, dict):
-        parameters = parameters.values()
-    elif not isinstance(parameters, (list, tuple)):
-        # LargeBinary values reach the driver as memoryview (sqlite3.Binary).
-        return isinstance(parameters, (bytes, bytearray, memoryview, str)) and len(parameters) >= LARGE_VALUE_BYTES
-    return any(_holds_large_value(value) for value in parameters)
+    """Whether any value in one statement's parameters (a row, or the rows of executemany) is large.
+
+    Runs before every statement on SQLite, so it only looks two levels deep
+    (rows, then values) and measures only what can be large.
+    """
+    many = isinstance(parameters, list) and parameters and isinstance(parameters[0], (tuple, list, dict))
+    rows = parameters if many else (parameters,)
+    for row in rows:
+        for value in row.values() if isinstance(row, dict) else row:
+            # LargeBinary values reach the driver as memoryview (sqlite3.Binary).
+            if type(value) in _SIZED and len(value) >= LARGE_VALUE_BYTES:
+                return True
+    return False
+
+
+_SIZED = frozenset((bytes, bytearray, memoryview, str))
 
 
 def create_sqlite_writer(engine: AsyncEngine) -> SQLiteWriter:

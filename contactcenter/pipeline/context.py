@@ -35,12 +35,23 @@ class IngestContext:
     ticket_created: bool = False
     queue: QueueRow | None = None  # route: where a new ticket went
     rules_fired: tuple[str, ...] = ()  # route: the routing rules that placed a new ticket, for the audit trail
-    interaction: Interaction | None = None
+    interaction: LoggedInteraction | None = None  # log: the inbound interaction written for this contact
     events: list[Event] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
         return self.duplicate_of is not None
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedInteraction:
+    """What later steps and the result read of the interaction `log` wrote (a row, not an ORM object)."""
+
+    id: int
+    ticket_id: int | None
+    customer_id: int | None
+    channel: str
+    provider_id: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.attachment_readers import with_attachments
 from contactcenter.contact import InboundContact
 from contactcenter.db.engine import create_sqlite_writer, is_unavailable
+from contactcenter.db.writer import insert_rows
 from contactcenter.db.models import InboundRecord, format_reference, utcnow
 from contactcenter.errors import TemporaryError
 from contactcenter.heap import give_back_memory
@@ -327,19 +328,18 @@ class IngestWriter:
             self.waiting.append(item)
 
     async def _insert_records(self, batch: list[_Waiting]) -> list[int]:
+        rows = [
+            {
+                "channel": item.contact.channel,
+                "provider_id": item.contact.provider_id,
+                "raw": item.raw,
+                "contact": item.contact.to_json(),
+                "status": "pending",
+            }
+            for item in batch
+        ]
         async with self.sessions() as session, session.begin():
-            records = [
-                InboundRecord(
-                    channel=item.contact.channel,
-                    provider_id=item.contact.provider_id,
-                    raw=item.raw,
-                    contact=item.contact.to_json(),
-                    status="pending",
-                )
-                for item in batch
-            ]
-            session.add_all(records)
-        return [record.id for record in records]
+            return await insert_rows(session, InboundRecord.__table__, rows)
 
     async def _write(self, batch: list[_Waiting]) -> None:
         try:
