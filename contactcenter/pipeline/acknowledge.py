@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.actions import customer_locale, is_opted_out, make_message_id, reply_subject
 from contactcenter.contact import ChannelKind, OutboundMessage
 from contactcenter.db.models import Interaction, OutboxMessage
+from contactcenter.db.writer import insert_rows
 from contactcenter.events import Event
 from contactcenter.i18n import reading_as
 from contactcenter.outbound.acknowledgements import Acknowledgement, choose_acknowledgement, is_within_limits
@@ -62,9 +63,10 @@ async def acknowledge(batch: list[IngestContext]) -> None:
 async def _queue(session: AsyncSession, queued: list[tuple[IngestContext, Acknowledgement]]) -> None:
     """What actions.do_reply_to writes for each, set-wise: the interactions in one INSERT, their outbox rows in one more.
 
-    The webhook rows for their events are written with the batch's (pipeline/run.py).
+    Core rows, not ORM objects (db/writer.py `insert_rows`). The webhook rows
+    for their events are written with the batch's (pipeline/run.py).
     """
-    messages = []
+    rows, chosen = [], []
     for ctx, ack in queued:
         assert ctx.ticket is not None and ctx.customer is not None and ctx.ticket_created
         settings = ctx.hub.settings
@@ -79,50 +81,47 @@ async def _queue(session: AsyncSession, queued: list[tuple[IngestContext, Acknow
             subject = reply_subject(ctx.ticket)
         channel = ChannelKind.EMAIL if ack.kind == "email" else ChannelKind.SMS
         message_id = make_message_id(settings.email.from_address) if channel == ChannelKind.EMAIL else ""
-        interaction = Interaction(
-            ticket_id=ctx.ticket.id,
-            customer_id=ctx.ticket.customer_id,
-            channel=channel,
-            direction="outbound",
-            provider_id=message_id or None,
-            subject=subject,
-            text=text,
-            html=html,
-            delivery_status="queued",
-            meta={**({"client": ack.client} if ack.client else {}), "kind": "acknowledgement", "to": ack.to},
-            created_at=ctx.now,
-        )
-        session.add(interaction)
-        messages.append((ctx, ack, interaction, message_id, language))
-    await session.flush()
+        rows.append({
+            "ticket_id": ctx.ticket.id,
+            "customer_id": ctx.ticket.customer_id,
+            "channel": channel,
+            "direction": "outbound",
+            "provider_id": message_id or None,
+            "subject": subject,
+            "text": text,
+            "html": html,
+            "delivery_status": "queued",
+            "meta": {**({"client": ack.client} if ack.client else {}), "kind": "acknowledgement", "to": ack.to},
+            "created_at": ctx.now,
+        })
+        chosen.append((ctx, ack, message_id, language))
+    interaction_ids = await insert_rows(session, Interaction.__table__, rows)
     outboxes = []
-    for ctx, ack, interaction, message_id, language in messages:
+    for (ctx, ack, message_id, language), row, interaction_id in zip(chosen, rows, interaction_ids):
         in_reply_to, references = _threading(ctx) if message_id else ("", ())
         message = OutboundMessage(
-            channel=interaction.channel,
+            channel=row["channel"],
             to=ack.to,
-            text=interaction.text,
-            html=interaction.html,
-            subject=interaction.subject if message_id else "",
+            text=row["text"],
+            html=row["html"],
+            subject=row["subject"] if message_id else "",
             ticket_reference=ctx.ticket.reference,
             message_id=message_id,
             in_reply_to=in_reply_to,
             references=references,
             auto_submitted=True,  # RFC 3834: auto-responders stay quiet
             language=language,
-            interaction_id=interaction.id,
+            interaction_id=interaction_id,
         )
-        outbox = OutboxMessage(
-            interaction_id=interaction.id, channel=interaction.channel, recipient=ack.to, payload=message.to_json(), next_attempt_at=ctx.now
+        outboxes.append(
+            {"interaction_id": interaction_id, "channel": row["channel"], "recipient": ack.to, "payload": message.to_json(), "next_attempt_at": ctx.now}
         )
-        session.add(outbox)
-        outboxes.append(outbox)
         ctx.ticket.last_activity_at = ctx.now
-    await session.flush()
-    for (ctx, _, interaction, _, _), outbox in zip(messages, outboxes):
+    outbox_ids = await insert_rows(session, OutboxMessage.__table__, outboxes)
+    for (ctx, *_), row, interaction_id, outbox_id in zip(chosen, rows, interaction_ids, outbox_ids):
         ctx.events += [
-            Event("interaction.created", {"interaction_id": interaction.id, "ticket_id": ctx.ticket.id, "customer_id": ctx.ticket.customer_id, "channel": interaction.channel}),
-            Event("outbox.queued", {"outbox_id": outbox.id, "channel": interaction.channel}),
+            Event("interaction.created", {"interaction_id": interaction_id, "ticket_id": ctx.ticket.id, "customer_id": ctx.ticket.customer_id, "channel": row["channel"]}),
+            Event("outbox.queued", {"outbox_id": outbox_id, "channel": row["channel"]}),
         ]
 
 
