@@ -5,10 +5,11 @@ from __future__ import annotations
 import email
 from email import policy
 
-from contactcenter.channels.email_channel import build_mime
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from contactcenter.channels.email_channel import UnsafeHeaderError, build_mime, check_headers_are_ours
 from contactcenter.contact import Attachment, ChannelKind, InboundContact, OutboundMessage
 from contactcenter.db.models import utcnow
 from contactcenter.identity.normalize import is_text
@@ -55,6 +56,14 @@ def test_outbound_headers_are_exactly_ours_whatever_the_subject(subject: str, re
     assert len(parsed.keys()) == len(OUR_HEADERS)
     assert "\n" not in str(parsed["Subject"]) and "\r" not in str(parsed["Subject"])
     assert [p.get_content_type() for p in parsed.walk() if not p.is_multipart()] == ["text/plain", "text/html"]
+
+
+def test_a_header_value_that_would_read_back_as_more_headers_is_refused() -> None:
+    # What the last check is for: a value that reached the message without PlainHeader's cleaning.
+    mime = build_mime(OutboundMessage(channel=ChannelKind.EMAIL, to="bob@example.com", text="hello", subject="hi"), EMAIL_SETTINGS)
+    mime._headers.append(("X-Note", "x\nBcc: evil@example.com"))  # noqa: SLF001 - what a parser bug would leave
+    with pytest.raises(UnsafeHeaderError, match="Bcc"):
+        check_headers_are_ours(mime)
 
 
 @given(value=hostile_ids | hostile_text)
