@@ -90,6 +90,8 @@ async def run_periodically(
         watcher = asyncio.create_task(watch(events))
         try:
             while True:
+                if stop_requested():  # the wait_for below can swallow the cancel (see stop_requested)
+                    raise asyncio.CancelledError
                 wakeup.clear()
                 started = loop.time()
                 try:
@@ -104,6 +106,24 @@ async def run_periodically(
                     await asyncio.sleep(pause)
         finally:
             watcher.cancel()
+
+
+def stop_requested() -> bool:
+    """Whether this task has been cancelled, even if an await swallowed the CancelledError.
+
+    On Python 3.11, `asyncio.wait_for` drops a cancellation that arrives in
+    the same loop iteration as the future it waits for finishes (CPython
+    gh-86296, fixed in 3.12): it returns that future's result or raises its
+    error, not CancelledError. aiosmtplib connects to the relay through
+    `wait_for`, so an outbox cancelled at shutdown just as a refused
+    connection failed recorded a send failure and went on delivering; the
+    cleanup waited on it for good, and `serve` did not stop after SIGTERM
+    (tests/test_cli.py, 1 run in 10). The task still counts the request
+    (`Task.cancelling()`), so a worker loop that looks here between its units
+    of work stops anyway. A worker task is only ever cancelled to stop it.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _finishing_on_cancel(round_: Awaitable[object]) -> None:

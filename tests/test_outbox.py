@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
+from typing import ClassVar
 
 from sqlalchemy import select, update
 
+from contactcenter.contact import ChannelKind, OutboundMessage, SendReceipt
 from contactcenter.db.models import Interaction, OutboxMessage, utcnow
+from contactcenter.errors import ChannelSendError
 from contactcenter.outbound.outbox import OutboxWorker, backoff
 from contactcenter.web.auth import create_api_token
 from tests.factories import ALICE_PHONE, settings_with
@@ -160,3 +164,56 @@ async def test_a_message_sent_just_before_a_kill_is_not_sent_again(aiohttp_serve
     row = await outbox_row(hub)
     assert (row.status, row.provider_id, len(sink.delivered)) == ("sent", "SINK1", 1)
     assert [a["result"] for a in row.attempt_log] == ["sent"]
+
+
+class RefusedRelay:
+    """Sends as the email channel does: aiosmtplib connects through `asyncio.wait_for`.
+
+    The test decides when the connection fails (`refuse`), so that the failure
+    and the worker's cancel land in one loop iteration.
+    """
+
+    kind: ClassVar[ChannelKind] = ChannelKind.SMS
+    can_send: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        self.connecting = asyncio.Event()
+        self.connection: asyncio.Future[None] | None = None
+
+    def setup(self, app) -> None:
+        pass
+
+    async def send(self, message: OutboundMessage) -> SendReceipt:
+        self.connection = asyncio.get_running_loop().create_future()
+        self.connecting.set()
+        try:
+            await asyncio.wait_for(self.connection, 60)
+        except OSError as exc:
+            raise ChannelSendError(f"relay unreachable: {exc}", retryable=True) from exc
+        raise AssertionError("the relay never accepts")
+
+    def refuse(self) -> None:
+        assert self.connection is not None
+        self.connection.set_exception(ConnectionRefusedError(111, "Connect call failed"))
+
+
+async def test_the_worker_stops_when_cancelled_as_a_send_fails(client, auth, hub):
+    """On Python 3.11 `wait_for` then raises the send's error instead of CancelledError.
+
+    The worker went on to its next pass and serve's cleanup, which awaits it,
+    never ended: the hub did not stop after SIGTERM (events.stop_requested).
+    """
+    relay = hub.channels["sms"] = RefusedRelay()
+    await queue_reply(client, auth)
+    worker = asyncio.create_task(OutboxWorker(hub).run())
+    try:
+        await asyncio.wait_for(relay.connecting.wait(), 15)
+        relay.refuse()
+        worker.cancel()  # the same loop iteration: the worker has not seen the refusal yet
+        done, _ = await asyncio.wait({worker}, timeout=15)
+        assert done, "the cancelled outbox worker is still running"
+        assert worker.cancelled()
+    finally:
+        worker.cancel()
+    row = await outbox_row(hub)
+    assert (row.status, [a["result"] for a in row.attempt_log]) == ("pending", ["failed"])  # the failure was recorded first

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contactcenter.contact import OutboundMessage, SendReceipt
 from contactcenter.db.models import Interaction, OutboxMessage, utcnow
 from contactcenter.errors import ChannelSendError
-from contactcenter.events import Event
+from contactcenter.events import Event, stop_requested
 from contactcenter.hub import Hub
 from contactcenter.identity.normalize import mask
 from contactcenter.outbound.sent_journal import Sent, sent_journal
@@ -56,6 +56,10 @@ class OutboxWorker:
             watcher = asyncio.create_task(self._watch(events))
             try:
                 while True:
+                    # A cancel a send or the wait below swallowed (events.stop_requested)
+                    # still stops the worker; else serve's cleanup waits on it for good.
+                    if stop_requested():
+                        raise asyncio.CancelledError
                     try:
                         sent = await self.deliver_due()
                     except Exception:  # noqa: BLE001 - the worker must outlive a database hiccup
@@ -63,6 +67,8 @@ class OutboxWorker:
                         sent = 0
                     if sent == BATCH_SIZE:
                         continue  # more may be waiting
+                    if stop_requested():
+                        raise asyncio.CancelledError
                     self._wakeup.clear()
                     try:
                         await asyncio.wait_for(self._wakeup.wait(), self.settings.poll_seconds)
@@ -89,6 +95,8 @@ class OutboxWorker:
         for row_id, payload in claimed:
             if utcnow() >= lease_until:
                 break  # slow sends used up the lease: the rest may be another worker's by now
+            if stop_requested():
+                break  # cancelled, and a send swallowed it: send no more, record what was done
             failure = await self._deliver(row_id, payload)
             if failure is not None:
                 failures.append(failure)
