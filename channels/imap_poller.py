@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import aioimaplib
 
+from contactcenter.events import stop_requested
 from contactcenter.hub import Hub
 from contactcenter.mailbox_state import Position, load_position, save_position
 from contactcenter.identity.normalize import mask
@@ -50,6 +51,8 @@ class ImapPoller:
         """Poll until cancelled, reconnecting with backoff after any failure."""
         delay = 1.0
         while True:
+            if stop_requested():  # a wait_for in aioimaplib or below swallowed the cancel
+                raise asyncio.CancelledError
             try:
                 await self._session()
             except (OSError, TimeoutError, ImapError, aioimaplib.Abort, aioimaplib.CommandTimeout) as exc:
@@ -68,7 +71,7 @@ class ImapPoller:
                 position = Position(uidvalidity, 0)
                 await save_position(self.hub, self.key, position)
             use_idle = self.mailbox.idle and "IDLE" in client.protocol.capabilities
-            while True:
+            while not stop_requested():
                 position = await self.fetch_new(client, position)
                 if use_idle:
                     await self._idle(client)
