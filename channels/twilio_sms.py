@@ -145,7 +145,7 @@ async def handle_sms(request: web.Request) -> web.Response:
         # Nothing in the answer depends on processing: answer once the message
         # is stored, and let the pipeline take it from there.
         await accept(hub, contact, raw=await request.read())
-        log.info("sms %s from %s: accepted", contact.provider_id, sender)
+        log.debug("sms %s from %s: accepted", contact.provider_id, sender)
         return twiml_response()
     try:
         result = await ingest(hub, contact, raw=await request.read())

@@ -31,7 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Libraries that log every SMTP command (aiosmtpd) and every API request
+    # (twilio) at INFO: a few lines per contact, 2 % of the hub's CPU under
+    # mail load (docs/benchmarks.md, 2026-12-03); their warnings still show.
+    for chatty in ("alembic", "mail.log", "twilio"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
         settings = load_settings(args.config)
         check_database_url(settings.database_url())
