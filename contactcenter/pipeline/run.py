@@ -367,7 +367,9 @@ class IngestWriter:
         async with self.sessions() as session, session.begin():
             contexts = await run_batch(self.hub, session, contacts, seconds=BATCH_SECONDS)
             written = batch[: len(contexts)]
-            await enqueue_webhook_events(session, [event for ctx in contexts for event in ctx.events])
+            events = [event for ctx in contexts for event in ctx.events]
+            if await enqueue_webhook_events(session, events):
+                contexts[-1].events.append(events[-1])  # `webhook.queued`, published with the last contact's
             if accepted := [item.record_id for item in written if item.record_id is not None]:
                 await session.execute(delete(InboundRecord).where(InboundRecord.id.in_(accepted)))
             results = [_result(ctx) for ctx in contexts]

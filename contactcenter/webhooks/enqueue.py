@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -19,6 +18,8 @@ from contactcenter.events import Event
 
 # The events a subscription may ask for (DESIGN.md §6).
 WEBHOOK_EVENTS = ("ticket.created", "interaction.created", "ticket.updated", "sla.breached", "csat.answered")
+# What wakes the webhook worker: deliveries were written (not every event the hub publishes).
+WEBHOOKS_QUEUED = "webhook.queued"
 # Core, not the ORM: this runs in every ingest batch, where an ORM-enabled
 # select cost ten times the query (issue 11).
 _subscriptions = WebhookSubscription.__table__
@@ -34,10 +35,14 @@ def event_body(event_id: str, event: Event) -> str:
     )
 
 
-async def enqueue_webhook_events(conn_or_session: AsyncSession | AsyncConnection, events: Iterable[Event]) -> int:
+async def enqueue_webhook_events(conn_or_session: AsyncSession | AsyncConnection, events: list[Event]) -> int:
     """Write a delivery per subscription for each event it asked for; returns how many.
 
-    Call it inside the transaction that made the change, before commit. Events
+    Call it inside the transaction that made the change, before commit, with
+    the list of events the caller publishes once committed: when deliveries
+    were written, a `webhook.queued` event is appended to it, and that wakes
+    the worker (waking it on every event cost a claim transaction per ingest
+    batch with nothing to claim, issue 11). Events
     no subscription wants cost one SELECT (the subscriptions); wanted ones one INSERT more.
     """
     wanted = [event for event in events if event.kind in WEBHOOK_EVENTS]
@@ -62,4 +67,5 @@ async def enqueue_webhook_events(conn_or_session: AsyncSession | AsyncConnection
         ]
     if rows:
         await conn_or_session.execute(WebhookDelivery.__table__.insert(), rows)
+        events.append(Event(WEBHOOKS_QUEUED, {"deliveries": len(rows)}))
     return len(rows)

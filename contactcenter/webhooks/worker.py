@@ -24,7 +24,7 @@ from contactcenter.events import Event, run_periodically
 from contactcenter.hub import Hub
 from contactcenter.outbound.outbox import backoff
 from contactcenter.pipeline.run import in_writer_session
-from contactcenter.webhooks.enqueue import WEBHOOK_EVENTS
+from contactcenter.webhooks.enqueue import WEBHOOKS_QUEUED
 from contactcenter.webhooks.signing import HEADER, sign
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class WebhookWorker:
             self.http = http
             await run_periodically(
                 self.hub.bus, self.deliver_due, every=self.settings.poll_seconds,
-                wake_on=frozenset({*WEBHOOK_EVENTS, "webhook.resumed"}),
+                wake_on=frozenset({WEBHOOKS_QUEUED, "webhook.resumed"}),
                 name="webhooks",
             )
 
