@@ -112,6 +112,9 @@ def _setup_sqlite(engine: AsyncEngine) -> None:
             record.invalidate()
 
 
+_SIZED = frozenset((bytes, bytearray, memoryview, str))  # what a large value can be
+
+
 def _holds_large_value(parameters: Any) -> bool:
     """Whether any value in one statement's parameters (a row, or the rows of executemany) is large.
 
@@ -126,9 +129,6 @@ def _holds_large_value(parameters: Any) -> bool:
             if type(value) in _SIZED and len(value) >= LARGE_VALUE_BYTES:
                 return True
     return False
-
-
-_SIZED = frozenset((bytes, bytearray, memoryview, str))
 
 
 def create_sqlite_writer(engine: AsyncEngine) -> SQLiteWriter:
