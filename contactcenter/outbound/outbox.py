@@ -229,7 +229,8 @@ SENT_PROVIDER_ID = (
 async def _mark_all_sent(session: AsyncSession, entries: list[Sent]) -> None:
     """Each message the provider took marked sent, with its attempt and its interaction's delivery status."""
     rows = {row.id: row for row in await session.execute(SENT_ROWS, {"ids": sorted({sent.row_id for sent in entries})})}
-    now, marked, todo = utcnow(), set(), []
+    now, marked = utcnow(), set()
+    sent_rows, statuses, provider_ids = [], [], []
     for sent in entries:
         row = rows.get(sent.row_id)
         # Gone, sent already (a journal applied twice: killed before removing it), or twice in this list.
@@ -237,16 +238,15 @@ async def _mark_all_sent(session: AsyncSession, entries: list[Sent]) -> None:
             continue
         marked.add(sent.row_id)
         attempt = _attempt(datetime.fromisoformat(sent.started), "sent")
-        todo.append({
-            "b_id": sent.row_id, "b_now": now, "b_provider_id": sent.provider_id, "b_attempt_log": [*row.attempt_log, attempt],
-            "b_interaction_id": sent.interaction_id, "b_status": sent.status,
-        })
-    if not todo:
-        return
-    await session.execute(MARK_SENT, [{k: t[k] for k in ("b_id", "b_now", "b_provider_id", "b_attempt_log")} for t in todo])
-    await session.execute(SENT_STATUS, [{"b_interaction_id": t["b_interaction_id"], "b_status": t["b_status"]} for t in todo])
-    if with_ids := [{"b_interaction_id": t["b_interaction_id"], "b_provider_id": t["b_provider_id"]} for t in todo if t["b_provider_id"]]:
-        await session.execute(SENT_PROVIDER_ID, with_ids)
+        sent_rows.append({"b_id": sent.row_id, "b_now": now, "b_provider_id": sent.provider_id, "b_attempt_log": [*row.attempt_log, attempt]})
+        statuses.append({"b_interaction_id": sent.interaction_id, "b_status": sent.status})
+        if sent.provider_id:
+            provider_ids.append({"b_interaction_id": sent.interaction_id, "b_provider_id": sent.provider_id})
+    if sent_rows:
+        await session.execute(MARK_SENT, sent_rows)
+        await session.execute(SENT_STATUS, statuses)
+    if provider_ids:
+        await session.execute(SENT_PROVIDER_ID, provider_ids)
 
 
 async def _reschedule(session: AsyncSession, failures: list[Failure], settings: OutboxSettings) -> list[tuple[Failure, str]]:
