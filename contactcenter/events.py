@@ -95,7 +95,7 @@ async def run_periodically(
                 wakeup.clear()
                 started = loop.time()
                 try:
-                    await _finishing_on_cancel(work())
+                    await finish_on_cancel(work())
                 except Exception:  # noqa: BLE001 - logged; the next round may succeed
                     log.exception("%s: round failed; trying again shortly", name)
                 try:
@@ -126,11 +126,12 @@ def stop_requested() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-async def _finishing_on_cancel(round_: Awaitable[object]) -> None:
+async def finish_on_cancel(round_: Awaitable[object]) -> None:
     """Await one round; cancelled (the hub is stopping), let it finish first, for at most STOP_ROUND_SECONDS.
 
-    A round cancelled inside its transaction left that aiosqlite connection
-    holding SQLite's write lock (the rollback never ran), so the ingest
+    For work that holds a database transaction when the stop comes. A round
+    cancelled inside its transaction left that aiosqlite connection holding
+    SQLite's write lock (the rollback never ran), so the ingest
     writer's last transaction waited out the 30 s busy timeout and `serve`
     took that long to stop after SIGTERM (tests/test_cli.py, 4 runs in 10).
     """

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contactcenter.db.models import MailboxState
+from contactcenter.events import finish_on_cancel
 from contactcenter.hub import Hub
 
 
@@ -26,6 +27,16 @@ async def load_position(hub: Hub, mailbox: str) -> Position | None:
 
 
 async def save_position(hub: Hub, mailbox: str, position: Position) -> None:
+    """Saved whole even when the poller is stopped meanwhile (`events.finish_on_cancel`).
+
+    The poller saves right after flagging a message, which is when a stopping
+    hub often cancels it; cut short, the aiosqlite transaction kept SQLite's
+    write lock and every later write waited out the busy timeout.
+    """
+    await finish_on_cancel(_save_position(hub, mailbox, position))
+
+
+async def _save_position(hub: Hub, mailbox: str, position: Position) -> None:
     async with hub.sessions() as session, session.begin():
         row = await session.get(MailboxState, mailbox)
         if row is None:

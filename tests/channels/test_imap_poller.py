@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from contactcenter.channels.imap_poller import ImapPoller
 from contactcenter.channels.imap_wiring import imap_accept
 from contactcenter.db.models import InboundRecord, Interaction
+from contactcenter.mailbox_state import Position, load_position, save_position
 from contactcenter.settings import ImapMailbox
 from tests.polling import eventually, processed
 from tests.imap_server import PASSWORD, USER, Dovecot, make_mail, require_dovecot
@@ -128,3 +129,14 @@ async def _at_least(hub, n: int) -> bool:
     async with hub.reads() as session:
         return await session.scalar(select(interactions + pending)) >= n
 
+
+
+async def test_a_position_being_saved_when_the_poller_stops_is_saved_and_frees_the_database(hub):
+    # The poller saves right after flagging, when a stopping hub often cancels it.
+    saving = asyncio.create_task(save_position(hub, "imap:stop", Position(7, 42)))
+    await asyncio.sleep(0)  # under way: in its transaction
+    saving.cancel()
+    await asyncio.gather(saving, return_exceptions=True)
+    assert await load_position(hub, "imap:stop") == Position(7, 42)
+    await save_position(hub, "imap:stop", Position(7, 43))  # the write lock was let go
+    assert await load_position(hub, "imap:stop") == Position(7, 43)
