@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import ClassVar
 
 from aiohttp import web
@@ -96,21 +97,23 @@ async def handle_call(request: web.Request) -> web.Response:
     settings = hub.settings
     form = await read_signed_form(request)
     contact = parse_call(form, settings)
-    customer_id = None
+    is_open = line_is_open(settings, contact.received_at)
+    queue = None if settings.twilio.menu else voice_queue(settings)
+    placed: calls.CallAnswer | None = None
     try:
-        result = await ingest(hub, contact, raw=await request.read())
-        customer_id = result.customer_id if contact.identities else None
+        result = await ingest(hub, contact, raw=await request.read(), then=partial(calls.answer_in_ingest, queue) if is_open else None)
+        placed = result.answer
     except ContactKeptForReplay:
         pass  # the call is kept; the caller is still served
     log.info("voice %s from %s: %s", contact.provider_id, mask(form.get("From", "")), form.get("CallStatus", ""))
     voice = settings.twilio.voice
     answer = VoiceResponse()
-    if not line_is_open(settings, contact.received_at):
+    if not is_open:
         answer.say(voice.closed_message, language=voice.language)
         add_voicemail(answer, settings)
         return twiml_response(answer)
-    queue = None if settings.twilio.menu else voice_queue(settings)
-    placed = await calls.answer_call(hub, contact.provider_id, customer_id, queue)
+    if placed is None:
+        placed = await calls.answer_kept_call(hub, contact.provider_id, queue)
     name = placed.caller_name
     answer.say(voice.greeting_known.replace("{name}", name) if name else voice.greeting, language=voice.language)
     if settings.voice.record_calls:

@@ -20,9 +20,12 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from contactcenter.db.engine import create_engine, is_unavailable
 from contactcenter.db.models import InboundRecord
+from contactcenter.settings import load_settings
 from tests.conftest import PG_SERVER
 from tests.durability import (
     DELIVERERS,
@@ -130,3 +133,39 @@ async def test_connections_killed_under_load(tmp_path: Path, database_url: str, 
         shunted = await connection.scalar(select(func.count()).select_from(InboundRecord))
     await engine.dispose()
     assert shunted == 0, "a contact was kept for review because of a dropped connection; it should have been a 503"
+
+
+@pytest.mark.postgres
+async def test_a_connection_killed_while_idle_in_the_pool_is_replaced_unnoticed(database_url: str, monkeypatch) -> None:
+    """An idle pooled connection is pinged before use; one used a moment ago is trusted (db/engine.py)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only: SQLite has no connections to kill")
+    engine = create_engine(load_settings(environ={}), database_url)
+    admin = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+
+    async def kill_pooled_connection() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))  # one connection, now back in the pool
+        async with admin.connect() as connection:
+            killed = await connection.scalar(
+                text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :name"),
+                {"name": make_url(database_url).database},
+            )
+        assert killed == 1
+
+    try:
+        # Trusted: it was in use a moment ago, so its death surfaces as an outage (503 upstream).
+        monkeypatch.setattr("contactcenter.db.engine.PING_AFTER_IDLE_SECONDS", 3600.0)
+        await kill_pooled_connection()
+        with pytest.raises(DBAPIError) as failed:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        assert is_unavailable(failed.value)
+        # Idle long enough to be pinged: the dead connection is replaced before anyone uses it.
+        monkeypatch.setattr("contactcenter.db.engine.PING_AFTER_IDLE_SECONDS", 0.0)
+        await kill_pooled_connection()
+        async with engine.connect() as connection:
+            assert await connection.scalar(text("SELECT 1")) == 1
+    finally:
+        await engine.dispose()
+        await admin.dispose()

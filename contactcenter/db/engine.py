@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ READ_ONLY = "contactcenter_read_only"
 # A SQLite connection that bound a value this large is closed when it goes back to the pool.
 LARGE_VALUE_BYTES = 1 << 20
 HOLDS_LARGE_VALUES = "contactcenter_holds_large_values"
+# A PostgreSQL connection back in the pool for longer than this is pinged before it is used again.
+PING_AFTER_IDLE_SECONDS = 1.0
+RETURNED_AT = "contactcenter_returned_at"
 
 # SQLSTATEs that mean the server or the connection went away, not that the
 # query was wrong (PostgreSQL manual, appendix A): class 08 "connection
@@ -66,14 +70,41 @@ def create_engine(settings: Settings, url: str | None = None, *, for_reading: bo
         engine = create_async_engine(url, pool_size=connections, max_overflow=0, pool_timeout=settings.database.pool_timeout)
         _setup_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.database.pool_size,
         max_overflow=settings.database.pool_size // 2,
         pool_timeout=settings.database.pool_timeout,
-        # A connection killed by a database restart is noticed before use.
-        pool_pre_ping=True,
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """A pooled connection idle for `PING_AFTER_IDLE_SECONDS` is pinged before use; a dead one is replaced.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout: on asyncpg that is
+    three round trips (BEGIN, an empty query, ROLLBACK), six checkouts per
+    phone call, more than the call's own statements. A connection handed back
+    a moment ago was alive then; one killed since (a failover, a restart)
+    fails its transaction, which answers 503 like any outage, and SQLAlchemy
+    then discards every connection of the pool made before it. HikariCP skips
+    its check the same way (`aliveBypassWindowMs`).
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def note_return(_dbapi_connection: Any, record: Any) -> None:
+        record.info[RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned_at = record.info.get(RETURNED_AT)
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure: the pool opens a new connection
+            raise sa_exc.DisconnectionError(f"a pooled connection is gone: {exc}") from exc
 
 
 def _setup_sqlite(engine: AsyncEngine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,3 +64,4 @@ class IngestResult:
     interaction_id: int
     duplicate: bool
     ticket_created: bool
+    answer: Any = None  # what the caller's `then` returned (pipeline.run.ingest)

@@ -36,6 +36,7 @@ from contactcenter.db.models import Agent, Customer, Interaction, Queue, Ticket,
 from contactcenter.events import Event
 from contactcenter.hub import Hub
 from contactcenter.pipeline.route import get_or_create_queue
+from contactcenter.pipeline.context import IngestContext
 from contactcenter.pipeline.run import in_writer_session
 
 log = logging.getLogger(__name__)
@@ -65,18 +66,27 @@ class CallAnswer:
     enqueued: bool | None  # None: not placed yet (the menu comes first)
 
 
-async def answer_call(hub: Hub, call_sid: str, customer_id: int | None, queue_name: str | None) -> CallAnswer:
+async def answer_in_ingest(queue_name: str | None, ctx: IngestContext) -> CallAnswer:
     """The caller's name, and the call sent to `queue_name` when one is given (see `enqueue_call`).
 
-    One transaction for both: the caller hears nothing until the answer is ready.
+    Run by the ingest writer in the call's own transaction (`ingest(then=...)`):
+    the caller hears nothing until the answer is ready, and a second
+    transaction was a second wait for the writer and the pool.
     """
+    if not ctx.contact.identities:
+        name = None  # a withheld number: whoever the record is, do not greet it by name
+    elif ctx.customer is not None:
+        name = ctx.customer.name
+    else:  # Twilio sent the call again: dedupe found it, identify did not run
+        name = await ctx.session.scalar(select(Customer.name).where(Customer.id == ctx.duplicate_of.customer_id))
+    enqueued = await _enqueue(ctx.session, ctx.hub.settings, ctx.contact.provider_id, queue_name) if queue_name else None
+    return CallAnswer(caller_name=name or "", enqueued=enqueued)
 
-    async def answer(session: AsyncSession) -> CallAnswer:
-        name = await session.scalar(select(Customer.name).where(Customer.id == customer_id)) if customer_id else None
-        enqueued = await _enqueue(session, hub.settings, call_sid, queue_name) if queue_name else None
-        return CallAnswer(caller_name=name or "", enqueued=enqueued)
 
-    return await in_writer_session(hub, answer)
+async def answer_kept_call(hub: Hub, call_sid: str, queue_name: str | None) -> CallAnswer:
+    """The answer to a call whose processing failed (kept for replay): no name, and the queue if it can be."""
+    enqueued = await in_writer_session(hub, _enqueue, hub.settings, call_sid, queue_name) if queue_name else None
+    return CallAnswer(caller_name="", enqueued=enqueued)
 
 
 async def enqueue_call(hub: Hub, call_sid: str, queue_name: str) -> bool:

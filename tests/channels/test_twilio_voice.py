@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from contactcenter.channels.twilio_voice import parse_call
 from contactcenter.contact import ChannelKind, Identity
-from contactcenter.db.models import Agent, ContactPoint, Interaction, Queue, Ticket
+from contactcenter.db.models import Agent, ContactPoint, InboundRecord, Interaction, Queue, Ticket
+from contactcenter.pipeline import run
+from contactcenter.pipeline.route import route_ticket
 from contactcenter.settings import TwilioMenuOption
 from tests.factories import settings_with
 from tests.twiml_check import check_twiml
@@ -342,3 +344,30 @@ async def test_completed_before_the_queue_result_waits_for_it(client, hub, queue
     await call(client, "/webhooks/twilio/voice/queue?queue=billing", QueueResult=queue_result)
     [ticket] = await tickets(hub)
     assert (ticket.type == "callback") is callback_expected
+
+
+async def test_a_known_caller_is_greeted_by_name_when_twilio_sends_the_call_again(client, auth, hub):
+    hub.settings = settings_with(hub.settings, twilio={"menu": []}, routing={"channel_queues": {"voice": "phones"}})
+    await add_available_agent(hub)
+    intake = await client.post("/api/v1/contacts", json={"phone": DANA, "name": "Dana Reyes", "message": "hi"}, headers=auth)
+    assert intake.status == 201
+    for _ in range(2):  # the second time, dedupe finds the call and the pipeline stops there
+        root = await call(client)
+        assert [(v.tag, v.text) for v in root] == [("Say", "Hello Dana Reyes, thank you for calling."), ("Enqueue", CALL_SID)]
+    assert (await call_record(hub)).meta["call"]["enqueued"] == "phones"
+
+
+async def test_a_call_whose_processing_fails_is_still_answered_and_queued(client, hub, monkeypatch):
+    """Kept for replay (pipeline/run.py): the caller hears the usual answer, only not by name."""
+    hub.settings = settings_with(hub.settings, twilio={"menu": []}, routing={"channel_queues": {"voice": "phones"}})
+    await add_available_agent(hub)
+
+    async def broken_route(batch) -> None:
+        raise RuntimeError("routing exploded")
+
+    monkeypatch.setattr(run, "INGEST_STEPS", tuple(broken_route if step is route_ticket else step for step in run.INGEST_STEPS))
+    root = await call(client)
+    assert [(v.tag, v.text) for v in root] == [("Say", "Thank you for calling."), ("Enqueue", CALL_SID)]
+    async with hub.sessions() as session:
+        assert (await session.scalar(select(InboundRecord.status))) == "failed"
+        assert list(await session.scalars(select(Interaction))) == []
