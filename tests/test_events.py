@@ -35,6 +35,19 @@ async def test_events_cross_processes_through_listen_notify(pg_database, setting
             # Process one does not get its own events back from PostgreSQL.
             while not echoed.empty():
                 assert echoed.get_nowait().origin == ""
+            # A burst crosses whole and in order, however it is packed into NOTIFY
+            # payloads; an event too large for one keeps its kind.
+            burst = [Event("interaction.created", {"interaction_id": n, "note": "x" * 40}) for n in range(300)]
+            burst.insert(150, Event("ticket.updated", {"ticket_id": 1, "text": "y" * 9000}))
+            one.bus.publish_all(burst)
+            heard: list[Event] = []
+            while len(heard) < len(burst):
+                event = await asyncio.wait_for(received.get(), 15)
+                if event.kind != "ticket.created":  # the tries above, still arriving
+                    heard.append(event)
+            assert [e.data.get("interaction_id") for e in heard] == [e.data.get("interaction_id") for e in burst]
+            assert heard[150].kind == "ticket.updated" and heard[150].data == {}
+            assert heard[0].data == {"interaction_id": 0, "note": "x" * 40}
     finally:
         for task in bridges:
             task.cancel()

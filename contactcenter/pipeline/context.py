@@ -52,6 +52,7 @@ class LoggedInteraction:
     customer_id: int | None
     channel: str
     provider_id: str | None
+    meta: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

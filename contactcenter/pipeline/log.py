@@ -42,7 +42,8 @@ async def log_interaction(batch: list[IngestContext]) -> None:
         elif ctx.ticket.status in REOPENING_STATUSES:
             ctx.ticket.status = "open"
         ctx.interaction = LoggedInteraction(
-            id=interaction_id, ticket_id=ctx.ticket.id, customer_id=ctx.customer.id, channel=row["channel"], provider_id=row["provider_id"]
+            id=interaction_id, ticket_id=ctx.ticket.id, customer_id=ctx.customer.id, channel=row["channel"], provider_id=row["provider_id"],
+            meta=row["meta"],
         )
         ctx.events.append(
             Event(

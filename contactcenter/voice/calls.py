@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contactcenter.actions import audit
@@ -71,7 +71,10 @@ async def answer_in_ingest(queue_name: str | None, ctx: IngestContext) -> CallAn
 
     Run by the ingest writer in the call's own transaction (`ingest(then=...)`):
     the caller hears nothing until the answer is ready, and a second
-    transaction was a second wait for the writer and the pool.
+    transaction was a second wait for the writer and the pool. Set-wise where
+    a batch of calls allows it (issue 11): the queue's agents are looked at
+    once per transaction, and a call logged in this transaction gets its note
+    in one UPDATE, unlocked (nobody else can see the row yet).
     """
     if not ctx.contact.identities:
         name = None  # a withheld number: whoever the record is, do not greet it by name
@@ -79,8 +82,35 @@ async def answer_in_ingest(queue_name: str | None, ctx: IngestContext) -> CallAn
         name = ctx.customer.name
     else:  # Twilio sent the call again: dedupe found it, identify did not run
         name = await ctx.session.scalar(select(Customer.name).where(Customer.id == ctx.duplicate_of.customer_id))
-    enqueued = await _enqueue(ctx.session, ctx.hub.settings, ctx.contact.provider_id, queue_name) if queue_name else None
-    return CallAnswer(caller_name=name or "", enqueued=enqueued)
+    if not queue_name:
+        return CallAnswer(caller_name=name or "", enqueued=None)
+    available = await _available_in_transaction(ctx.session, ctx.hub.settings, queue_name)
+    facts = _queue_facts(queue_name, available)
+    if ctx.interaction is not None and ctx.duplicate_of is None:
+        meta = dict(ctx.interaction.meta)
+        meta["call"] = {**meta.get("call", {}), **facts}
+        await ctx.session.execute(NOTE_ON_CALL, {"call_id": ctx.interaction.id, "meta": meta})
+    elif (call := await lock_call(ctx.session, ctx.contact.provider_id)) is not None:
+        merge_call_facts(call, facts)
+    return CallAnswer(caller_name=name or "", enqueued=available)
+
+
+# A new call's note, on the row `log` wrote in the same transaction. The
+# ticket's updated_at, which its report row is rebuilt by, moved in that step too.
+NOTE_ON_CALL = update(Interaction).where(Interaction.id == bindparam("call_id")).values(meta=bindparam("meta"))
+# session.info key: (the transaction, {queue name: someone available}) for answer_in_ingest.
+AVAILABLE_IN_TRANSACTION = "contactcenter_available_for_calls"
+
+
+async def _available_in_transaction(session: AsyncSession, settings: Settings, queue_name: str) -> bool:
+    """`has_available_agent`, asked once per queue per transaction: every call of a batch finds the same agents."""
+    transaction = session.sync_session.get_transaction()
+    seen = session.info.get(AVAILABLE_IN_TRANSACTION)
+    if seen is None or seen[0] is not transaction:
+        seen = session.info[AVAILABLE_IN_TRANSACTION] = (transaction, {})
+    if queue_name not in seen[1]:
+        seen[1][queue_name] = await has_available_agent(session, settings, queue_name)
+    return seen[1][queue_name]
 
 
 async def answer_kept_call(hub: Hub, call_sid: str, queue_name: str | None) -> CallAnswer:
@@ -102,10 +132,13 @@ async def _enqueue(session: AsyncSession, settings: Settings, call_sid: str, que
     available = await has_available_agent(session, settings, queue_name)
     call = await lock_call(session, call_sid)
     if call is not None:
-        # A caller queued again (transfer) waits afresh: no result of the last queue counts.
-        facts = {"enqueued": queue_name, "queue_result": ""} if available else {"no_agent_for": queue_name}
-        merge_call_facts(call, facts)
+        merge_call_facts(call, _queue_facts(queue_name, available))
     return available
+
+
+def _queue_facts(queue_name: str, available: bool) -> dict[str, str]:
+    # A caller queued again (transfer) waits afresh: no result of the last queue counts.
+    return {"enqueued": queue_name, "queue_result": ""} if available else {"no_agent_for": queue_name}
 
 
 async def has_available_agent(session: AsyncSession, settings: Settings, queue_name: str, *, besides: int | None = None) -> bool:

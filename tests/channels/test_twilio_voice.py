@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import xml.etree.ElementTree as ET
 
@@ -324,6 +325,23 @@ async def test_without_a_menu_or_an_available_agent_callers_get_voicemail(client
     assert verbs(root) == ["Say", "Say", "Say", "Record", "Say", "Hangup"]
     assert root[1].text == "All our agents are busy right now."
     assert (await call_record(hub)).meta["call"]["no_agent_for"] == "phones"
+
+
+async def test_calls_arriving_together_are_each_queued_and_an_agent_leaving_is_seen_by_the_next(client, hub):
+    """The agents are looked at once per write transaction (voice/calls.py), never longer."""
+    hub.settings = settings_with(hub.settings, twilio={"menu": []}, routing={"channel_queues": {"voice": "phones"}})
+    await add_available_agent(hub)
+    sids = [f"CA{n:032x}" for n in range(1, 6)]
+    roots = await asyncio.gather(*(call(client, CallSid=sid, From=f"+1206555020{n}") for n, sid in enumerate(sids)))
+    assert [[(v.tag, v.text) for v in root][-1] for root in roots] == [("Enqueue", sid) for sid in sids]
+    async with hub.sessions() as session, session.begin():
+        (await session.scalars(select(Agent))).one().presence = "offline"
+    root = await call(client, CallSid="CA" + "f" * 32)
+    assert root[1].text == "All our agents are busy right now."
+    async with hub.sessions() as session:
+        notes = {i.provider_id: i.meta["call"] for i in await session.scalars(select(Interaction))}
+    assert [notes[sid].get("enqueued") for sid in sids] == ["phones"] * 5
+    assert notes["CA" + "f" * 32]["no_agent_for"] == "phones" and "enqueued" not in notes["CA" + "f" * 32]
 
 
 async def test_a_new_caller_is_not_greeted_by_the_carriers_caller_name(client, hub):
