@@ -56,6 +56,7 @@ import psutil  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.chart import write_chart  # noqa: E402
+from bench.mail_sink import MailSink  # noqa: E402
 from bench.traffic import Traffic  # noqa: E402
 from bench.wire import KeptConnections, WireError  # noqa: E402
 
@@ -542,7 +543,7 @@ class Setup:
                     print(f"   hub on {hub.url} did not stop within 20 s of SIGTERM; killed")
                     await hub.kill()
         if self.sink:
-            self.sink.controller.stop()
+            self.sink.stop()
         if self.pg_name:
             await _pg_admin(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
 
@@ -567,24 +568,10 @@ async def _migrate(url: str) -> None:
     await engine.dispose()
 
 
-def _start_mail_sink() -> Any:
-    """A relay that accepts and drops the hub's acknowledgements (aiosmtpd, own thread)."""
-    from aiosmtpd.controller import Controller
-
+def _start_mail_sink() -> MailSink:
     from tests.hubprocess import free_port
 
-    class Drop:
-        relayed = 0  # acknowledgements received, so a window's CPU can be read beside the mail it sent
-
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            self.relayed += 1
-            return "250 OK"
-
-    port = free_port()
-    handler = Drop()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    return argparse.Namespace(controller=controller, port=port, handler=handler)
+    return MailSink(free_port())
 
 
 # ------------------------------------------------------------------ the run
@@ -643,7 +630,7 @@ async def measure(label: str, hubs: list[Hub], token: str, pids: list[int], opti
 
 def _relayed(setup: Setup | None) -> int | None:
     """Mail the hub sent to the bench's relay so far (None for a --target hub)."""
-    return setup.sink.handler.relayed if setup is not None and setup.sink is not None else None
+    return setup.sink.relayed if setup is not None and setup.sink is not None else None
 
 
 def _print_row(label: str, phase: str, r: dict[str, Any]) -> None:

@@ -92,7 +92,10 @@ async def test_the_form_records_the_language_the_customer_chose(hub, client):
 
 
 async def test_an_agents_reply_goes_out_in_a_frame_of_the_customers_language(hub, client, token):
-    from contactcenter.channels.email_channel import build_mime
+    import email
+    from email import policy
+
+    from contactcenter.channels.email_compose import compose
     from contactcenter.contact import OutboundMessage
     from contactcenter.db.models import OutboxMessage
 
@@ -104,5 +107,5 @@ async def test_an_agents_reply_goes_out_in_a_frame_of_the_customers_language(hub
         row = await session.get(OutboxMessage, (await reply.json())["outbox_id"])
     message = OutboundMessage.from_json(row.payload)
     assert message.language == "zh-CN"
-    html = build_mime(message, hub.settings.email).get_body(("html",)).get_content()
+    html = email.message_from_bytes(compose(message, hub.settings.email).data, policy=policy.default).get_body(("html",)).get_content()
     assert f"工单号：{wang['reference']}" in html and "今天发货。" in html
