@@ -125,14 +125,18 @@ FIND_POINTS = (
         ContactPoint.value.in_(bindparam("values", expanding=True)),
     )
     .order_by(Customer.id)  # locks taken in id order, as merges take them: no deadlock
-    .with_for_update(of=Customer)
+    # FOR NO KEY UPDATE: it still keeps a merge (or another writer) off these
+    # customers, but not a row that refers to one (a merge suggestion, a
+    # ticket), which FOR UPDATE blocked: two writers suggesting merges of
+    # each other's customers deadlocked (docs/benchmarks.md, 2026-12-04).
+    .with_for_update(of=Customer, key_share=True)
     .execution_options(populate_existing=True)
 )
 
 LOCK_CUSTOMER = (
     select(Customer)
     .where(Customer.id == bindparam("customer_id"))
-    .with_for_update()
+    .with_for_update(key_share=True)
     .execution_options(populate_existing=True)
 )
 
@@ -234,16 +238,19 @@ async def suggest_merges(session: AsyncSession, wanted: list[Suggested]) -> None
         return
     params = {"lows": sorted({low for low, _ in pairs}), "highs": sorted({high for _, high in pairs})}
     known = {(s.customer_a_id, s.customer_b_id): s for s in await session.scalars(FIND_SUGGESTIONS, params)}
+    created: dict[tuple[int, int], MergeSuggestion] = {}
     for a, b, reasons, score in wanted:
         if a == b:
             continue
         low, high = sorted((a, b))
         suggestion = known.get((low, high))
         if suggestion is None:
-            known[(low, high)] = MergeSuggestion(customer_a_id=low, customer_b_id=high, score=score, reasons=list(reasons))
-            session.add(known[(low, high)])
+            known[(low, high)] = created[(low, high)] = MergeSuggestion(customer_a_id=low, customer_b_id=high, score=score, reasons=list(reasons))
         elif suggestion.status == "open":
             merged_reasons = list(dict.fromkeys([*suggestion.reasons, *reasons]))
             if merged_reasons != suggestion.reasons or score > suggestion.score:
                 suggestion.reasons = merged_reasons
                 suggestion.score = max(suggestion.score, score)
+    # Inserted in pair order, as every writer does: two transactions adding
+    # overlapping pairs then wait for each other instead of deadlocking.
+    session.add_all([created[pair] for pair in sorted(created)])

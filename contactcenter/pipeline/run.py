@@ -62,6 +62,10 @@ FollowUp = Callable[[IngestContext], Awaitable[Any]]
 # new address, in two processes) is settled by running again: the loser then
 # sees the winner's rows.
 MAX_RUNS = 3
+# Deadlock detected, serialization failure (PostgreSQL): a race, like a unique violation.
+RACE_SQLSTATES = ("40P01", "40001")
+# A writer looks this many times its batch size into the queue for contacts no other writer holds.
+SCAN_FACTOR = 4
 # A batch stops taking contacts after this long, so that accepted contacts
 # waiting to be stored (SMS, mail) never wait behind a long batch: on SQLite
 # both need the one write lock.
@@ -191,6 +195,8 @@ class _Waiting:
     then: FollowUp | None = None  # see `ingest`
     runs: int = 0
     alone: bool = False  # in a batch that failed: written in a transaction of its own
+    raced: bool = False  # in a batch that lost a race (`lost_a_race`) and ran again whole
+    keys: frozenset[str] = frozenset()  # set in __post_init__
     # Bytes this contact holds in memory while it is written: its raw input and
     # its attachments (read from the raw input again when `attachments_in_raw`).
     weight: int = -1
@@ -198,6 +204,9 @@ class _Waiting:
     def __post_init__(self) -> None:
         if self.weight < 0:
             self.weight = len(self.raw or b"") + sum(len(a.content) for a in self.contact.attachments)
+        # What two writers must not write at once: the sender's identifiers and the message (`_take`).
+        contact = self.contact
+        self.keys = frozenset({f"{i.kind}:{i.value}" for i in contact.identities} | {f"{contact.channel}:{contact.provider_id}"})
 
     def size(self) -> int:
         return self.weight
@@ -220,6 +229,7 @@ class IngestWriter:
         self.loop = asyncio.get_running_loop()
         self.storing: deque[_Waiting] = deque()  # accepted, not yet stored
         self.waiting: deque[_Waiting] = deque()  # to be processed
+        self.in_flight: set[str] = set()  # the keys of the batches being written (`_take`)
         self.wakeup = asyncio.Event()
         self.writing = 0  # batches being written now
         self.idle = asyncio.Event()  # set while nothing is queued or being written
@@ -293,11 +303,12 @@ class IngestWriter:
     async def _run(self) -> None:
         size, max_bytes = self.hub.settings.ingest.batch_size, self.hub.settings.ingest.max_batch_bytes
         while True:
+            batch: list[_Waiting] = []
             if self.storing:
                 batch, write = _take(self.storing, size, max_bytes), self._store
             elif self.waiting:
-                batch, write = _take(self.waiting, size, max_bytes), self._write
-            else:
+                batch, write = _take(self.waiting, size, max_bytes, self.in_flight), self._write
+            if not batch:  # nothing queued, or only contacts another writer's batch holds
                 if not self.writing:
                     self.idle.set()
                     if self.bytes_since_idle >= GIVE_BACK_BYTES:
@@ -308,6 +319,8 @@ class IngestWriter:
                 continue
             self.writing += 1
             self.bytes_since_idle += sum(item.size() for item in batch)
+            keys = frozenset().union(*(item.keys for item in batch)) if write == self._write else frozenset()
+            self.in_flight |= keys
             try:
                 await write(batch)
             except BaseException as exc:
@@ -320,6 +333,10 @@ class IngestWriter:
                 log.exception("ingest writer: unexpected error")
             finally:
                 self.writing -= 1
+                if keys:
+                    self.in_flight -= keys
+                    if self.waiting:
+                        self._wake()  # contacts that waited for these keys
 
     async def _store(self, batch: list[_Waiting]) -> None:
         try:
@@ -409,6 +426,15 @@ class IngestWriter:
             # Accepted contacts are ours to write: they wait in memory (and on disk).
             if accepted := [item for item in batch if item.record_id is not None]:
                 self.loop.call_later(RETRY_SECONDS, self._again, accepted)
+        elif len(batch) > 1 and lost_a_race(exc) and not any(item.raced for item in batch):
+            # Another process wrote one of these new senders or messages
+            # first, or locked its customers in the other order: the batch
+            # runs again whole and then sees its rows. Split into single
+            # contacts at once, each race on PostgreSQL turned a batch of 32
+            # into 32 transactions (docs/benchmarks.md, 2026-12-04).
+            for item in batch:
+                item.raced = True
+            self._again(batch)
         elif len(batch) > 1:
             # One contact failed them all: write each alone, so only it fails.
             for item in batch:
@@ -417,7 +443,7 @@ class IngestWriter:
         else:
             item = batch[0]
             item.runs += 1
-            if isinstance(exc, IntegrityError) and item.runs < MAX_RUNS:
+            if lost_a_race(exc) and item.runs < MAX_RUNS:
                 log.info("%s %s: concurrent write, running again", item.contact.channel, item.contact.provider_id)
                 self._again(batch)
                 return
@@ -433,18 +459,44 @@ class IngestWriter:
             self._wake()
 
 
-def _take(queue: deque[_Waiting], size: int, max_bytes: int) -> list[_Waiting]:
+def lost_a_race(exc: BaseException) -> bool:
+    """A unique-constraint race or a deadlock with another transaction: running again settles it."""
+    if isinstance(exc, IntegrityError):
+        return True
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RACE_SQLSTATES
+
+
+def _take(queue: deque[_Waiting], size: int, max_bytes: int, busy: set[str] | frozenset[str] = frozenset()) -> list[_Waiting]:
     """The next batch: up to `size` contacts in arrival order holding at most `max_bytes`, or one alone.
 
     The byte budget keeps a burst of large mail from being stored or written
     all in one transaction (each copy the database driver makes is the batch's
     size); a contact larger than the budget is a batch by itself.
+
+    `busy` holds the keys (`_Waiting.keys`) of the batches other writers are
+    writing: a contact that shares one stays queued, and so does every later
+    contact sharing a key with it. So one sender's contacts are written in
+    arrival order, by one writer at a time; on PostgreSQL, four writers on
+    overlapping senders had deadlocked or raced each other every few batches.
     """
-    batch = [queue.popleft()]
-    held = batch[0].size()
-    while queue and len(batch) < size and not batch[0].alone and not queue[0].alone and held + queue[0].size() <= max_bytes:
-        held += queue[0].size()
-        batch.append(queue.popleft())
+    batch: list[_Waiting] = []
+    skipped: list[_Waiting] = []
+    blocked = set(busy)
+    held = 0
+    for _ in range(size * SCAN_FACTOR):
+        if not queue or len(batch) == size:
+            break
+        item = queue[0]
+        if batch and (batch[0].alone or item.alone or held + item.size() > max_bytes):
+            break
+        queue.popleft()
+        if blocked and not blocked.isdisjoint(item.keys):
+            blocked |= item.keys
+            skipped.append(item)
+            continue
+        batch.append(item)
+        held += item.size()
+    queue.extendleft(reversed(skipped))
     return batch
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from contactcenter import pipeline
 from contactcenter.app import create_app
@@ -109,3 +111,41 @@ async def test_reading_never_waits_for_a_writer(hub):
         async with hub.reads() as reader:
             subjects = list(await asyncio.wait_for(reader.scalars(select(Ticket.subject)), 5))
     assert subjects == ["Help"]  # the committed ticket only
+
+
+def waiting(provider_id: str, email: str) -> run._Waiting:
+    return run._Waiting(make_inbound(provider_id=provider_id, email=email), None, None)
+
+
+def test_a_writer_leaves_the_senders_another_writer_holds_and_keeps_each_senders_order():
+    queue = deque([waiting("1", "ann@example.com"), waiting("2", "bob@example.com"), waiting("3", "cy@example.com"),
+                   waiting("4", "ann@example.com"), waiting("5", "bob@example.com")])
+    busy = {"email:ann@example.com"}  # another writer is writing Ann's earlier mail
+    batch = run._take(queue, 32, 2**20, busy)
+    assert [item.contact.provider_id for item in batch] == ["2", "3", "5"]
+    assert [item.contact.provider_id for item in queue] == ["1", "4"]  # Ann's, in order, for when hers is written
+    assert [item.contact.provider_id for item in run._take(queue, 32, 2**20, set())] == ["1", "4"]
+
+
+@pytest.mark.parametrize("race", ["unique", "deadlock"])
+async def test_a_batch_that_loses_a_race_runs_again_whole(hub, monkeypatch, race):
+    """Another process wrote the same new sender first, or locked in the other order: a rerun settles it,
+    and splitting the batch into single contacts had cost a transaction per contact."""
+    lost = []
+
+    async def log_losing_once(batch) -> None:
+        if len(batch) > 1 and not lost:
+            lost.append(len(batch))
+            orig = type("DeadlockDetected", (Exception,), {"sqlstate": "40P01"})()
+            raise IntegrityError("INSERT", {}, Exception("duplicate key")) if race == "unique" else DBAPIError("INSERT", {}, orig)
+        await log_interaction(batch)
+
+    monkeypatch.setattr(run, "INGEST_STEPS", tuple(log_losing_once if s is log_interaction else s for s in pipeline.INGEST_STEPS))
+    writer = writer_of(hub)
+    names = [f"c{i}" for i in range(8)]
+    for name in names:  # queued before the writer has a turn: one batch
+        writer.process(run._Waiting(make_inbound(provider_id=name, email=f"{name}@example.com"), None, None))
+    await processed(hub)
+    assert lost == [8]
+    assert await interactions(hub) == names
+    assert writer.batches == 1

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
+import pytest
 from sqlalchemy import select
 
 from contactcenter.contact import ChannelKind, Identity
 from contactcenter.db.models import ContactPoint, Customer, MergeSuggestion, utcnow
 from contactcenter.pipeline.context import IngestContext
-from contactcenter.pipeline.identify import identify_customer
+from contactcenter.hub import Hub
+from contactcenter.pipeline.identify import find_contact_points, identify_customer
+from tests.conftest import _truncate as truncate
 from tests.factories import make_inbound
 
 
@@ -74,3 +78,25 @@ async def test_the_match_carries_the_contacts_own_evidence(hub):
     assert (ctx.matched.value, ctx.matched.evidence) == ("+14155550100", "verified")
     # The provider vouches for the number now: the record's point says so too.
     assert [p[3] for p in await points(hub)] == ["verified"]
+
+
+@pytest.fixture
+async def pg_hub(settings, pg_database):
+    await truncate(pg_database)
+    hub = Hub.create(settings, pg_database)
+    yield hub
+    await hub.close()
+
+
+async def test_a_customer_identify_has_locked_can_still_be_referred_to(pg_hub):
+    """identify locks customers FOR NO KEY UPDATE: a merge suggestion (or a ticket) that another
+    writer adds for one of them does not wait. With FOR UPDATE it did, and two ingest writers
+    suggesting merges of each other's customers deadlocked (docs/benchmarks.md, 2026-12-04)."""
+    ann = (await identify(pg_hub, make_inbound(email="ann@example.com", name="Ann"))).customer.id
+    bob = (await identify(pg_hub, make_inbound(email="bob@example.com", name="Bob"))).customer.id
+    async with pg_hub.sessions() as holder, holder.begin():
+        _, locked = await find_contact_points(holder, (Identity(kind="email", value="ann@example.com", evidence="claimed"),))
+        assert list(locked) == [ann]
+        async with pg_hub.sessions() as other, other.begin():
+            other.add(MergeSuggestion(customer_a_id=ann, customer_b_id=bob, score=0.5, reasons=["alike"]))
+            await asyncio.wait_for(other.flush(), 5)
