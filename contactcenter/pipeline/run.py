@@ -206,7 +206,8 @@ class _Waiting:
             self.weight = len(self.raw or b"") + sum(len(a.content) for a in self.contact.attachments)
         # What two writers must not write at once: the sender's identifiers and the message (`_take`).
         contact = self.contact
-        self.keys = frozenset({f"{i.kind}:{i.value}" for i in contact.identities} | {f"{contact.channel}:{contact.provider_id}"})
+        message = {f"{contact.channel}:{contact.provider_id}"} if contact.provider_id else set()
+        self.keys = frozenset({f"{i.kind}:{i.value}" for i in contact.identities} | message)
 
     def size(self) -> int:
         return self.weight
