@@ -13,7 +13,7 @@ from contactcenter.channels.email_compose import UnsafeHeaderError, check_header
 from contactcenter.contact import Attachment, ChannelKind, InboundContact, OutboundMessage
 from contactcenter.db.models import utcnow
 from contactcenter.identity.normalize import is_text
-from contactcenter.plain_text import clean_text, FILENAME_CHARS, NAME_CHARS, SUBJECT_CHARS, has_bidi_controls
+from contactcenter.plain_text import FILENAME_CHARS, NAME_CHARS, SUBJECT_CHARS, clean_text, has_bidi_controls
 from contactcenter.settings import load_settings
 from contactcenter.web.params import MAX_ID, parse_id
 from tests.hostile.alphabets import hostile_ids, hostile_text
@@ -60,12 +60,10 @@ def test_outbound_headers_are_exactly_ours_whatever_the_subject(subject: str, re
 
 def test_a_header_value_that_would_read_back_as_more_headers_is_refused() -> None:
     # What the last check is for: a value that reached the block without plain_header's cleaning.
-    head = compose(OutboundMessage(channel=ChannelKind.EMAIL, to="bob@example.com", text="hello", subject="hi"), EMAIL_SETTINGS).data
-    head = head.partition(b"\r\n\r\n")[0] + b"\r\nX-Note: x\nBcc: evil@example.com\r\n"
-    names = [*OUR_HEADERS, "X-Note"]
-    check_headers_are_ours(head.replace(b"\nBcc", b" Bcc"), sorted(names, key=lambda n: head.lower().index(n.lower().encode() + b":")))
+    head = b"From: help@example.com\r\nTo: bob@example.com\r\nX-Note: x\nBcc: evil@example.com\r\n"
+    check_headers_are_ours(head.replace(b"\nBcc", b" Bcc"), ["From", "To", "X-Note"])
     with pytest.raises(UnsafeHeaderError, match="Bcc"):
-        check_headers_are_ours(head, sorted(names, key=lambda n: head.lower().index(n.lower().encode() + b":")))
+        check_headers_are_ours(head, ["From", "To", "X-Note"])
 
 
 @pytest.mark.parametrize(
