@@ -101,7 +101,7 @@ def compose(message: OutboundMessage, settings: EmailSettings) -> OutgoingMail:
 
 def plain_header(name: str, text: str) -> str:
     """`text` as one header's value: one line, folded and encoded here (RFC 5322 §2.2.3, RFC 2047 §2)."""
-    text = " ".join(clean_line(text, SUBJECT_CHARS).split())
+    text = clean_line(text, SUBJECT_CHARS)
     plain = text.isascii() and "=?" not in text
     return Header(text, "us-ascii" if plain else "utf-8", header_name=name).encode(linesep="\r\n")
 

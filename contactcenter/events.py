@@ -194,7 +194,7 @@ class PostgresEventBridge:
         size = 0
         for event in events:
             one = self._encode(event)
-            if chunk and size + len(one) + 1 > self.MAX_PAYLOAD - len(self.origin) - 30:
+            if chunk and size + len(one) + 1 > self.MAX_PAYLOAD - len(self._message([])):
                 payloads.append(self._message(chunk))
                 chunk, size = [], 0
             chunk.append(one)

@@ -305,10 +305,12 @@ class IngestWriter:
         size, max_bytes = self.hub.settings.ingest.batch_size, self.hub.settings.ingest.max_batch_bytes
         while True:
             batch: list[_Waiting] = []
+            keys: frozenset[str] = frozenset()  # what this batch holds from the other writers (`_take`)
             if self.storing:
                 batch, write = _take(self.storing, size, max_bytes), self._store
             elif self.waiting:
                 batch, write = _take(self.waiting, size, max_bytes, self.in_flight), self._write
+                keys = frozenset().union(*(item.keys for item in batch))
             if not batch:  # nothing queued, or only contacts another writer's batch holds
                 if not self.writing:
                     self.idle.set()
@@ -320,7 +322,6 @@ class IngestWriter:
                 continue
             self.writing += 1
             self.bytes_since_idle += sum(item.size() for item in batch)
-            keys = frozenset().union(*(item.keys for item in batch)) if write == self._write else frozenset()
             self.in_flight |= keys
             try:
                 await write(batch)
